@@ -1,0 +1,108 @@
+package credentials
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Source types accepted in SourceConfig.Type.
+const (
+	TypeDockerConfig = "dockerconfig"
+	TypeHelper       = "helper"
+	TypeKubelet      = "kubelet"
+	TypeStatic       = "static"
+)
+
+// SourceConfig is one entry of the plugin's `sources` list. Which fields
+// apply depends on Type.
+type SourceConfig struct {
+	// Type is dockerconfig, helper, kubelet or static.
+	Type string `toml:"type"`
+	// Path is the docker config.json or containers auth.json (dockerconfig).
+	Path string `toml:"path"`
+	// Helper is a docker credential helper: an absolute path, or NAME run as
+	// docker-credential-NAME from PATH (helper).
+	Helper string `toml:"helper"`
+	// Hosts are the host patterns the source answers for (helper, static).
+	Hosts []string `toml:"hosts"`
+	// Timeout bounds one helper run, as a Go duration (helper).
+	Timeout string `toml:"timeout"`
+	// Config is a kubelet CredentialProviderConfig file (kubelet).
+	Config string `toml:"config"`
+	// BinDir holds the credential provider executables (kubelet).
+	BinDir string `toml:"bin_dir"`
+	// Username is the basic-auth user (static).
+	Username string `toml:"username"`
+	// PasswordFile holds the password; preferred over Password (static).
+	PasswordFile string `toml:"password_file"`
+	// Password is an inline password; it keeps a secret in config.toml, so
+	// prefer PasswordFile (static).
+	Password Secret `toml:"password"`
+}
+
+// Build turns the configured sources into a Chain, in order. Errors name the
+// field and its value, e.g. `sources[1].type: unknown source type "foo"`.
+func Build(cfgs []SourceConfig) (Chain, error) {
+	chain := make(Chain, 0, len(cfgs))
+	for i, c := range cfgs {
+		field := fmt.Sprintf("sources[%d]", i)
+		s, name, err := build(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", field, err)
+		}
+		chain = append(chain, Named{Name: name, Source: s})
+	}
+	return chain, nil
+}
+
+func build(c SourceConfig) (Source, string, error) {
+	switch c.Type {
+	case TypeDockerConfig:
+		if err := absPath("path", c.Path); err != nil {
+			return nil, "", err
+		}
+		return NewDockerConfigSource(c.Path), "dockerconfig:" + c.Path, nil
+	case TypeStatic:
+		if len(c.Hosts) == 0 {
+			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
+		}
+		hosts, err := ParsePatterns(c.Hosts)
+		if err != nil {
+			return nil, "", fmt.Errorf("hosts%w", err)
+		}
+		if c.Username == "" {
+			return nil, "", fmt.Errorf("username: required for type %q", c.Type)
+		}
+		name := "static:" + strings.Join(c.Hosts, ",")
+		switch {
+		case c.PasswordFile != "" && c.Password != "":
+			return nil, "", fmt.Errorf("password_file: %q is set together with password; set only one", c.PasswordFile)
+		case c.PasswordFile != "":
+			if err := absPath("password_file", c.PasswordFile); err != nil {
+				return nil, "", err
+			}
+			return NewStaticFileSource(hosts, c.Username, c.PasswordFile), name, nil
+		case c.Password != "":
+			return NewStaticSource(hosts, c.Username, c.Password), name, nil
+		default:
+			return nil, "", fmt.Errorf("password_file: required for type %q (or password)", c.Type)
+		}
+	case TypeHelper, TypeKubelet:
+		return nil, "", fmt.Errorf("type: source type %q is not available in this build of nodecred", c.Type)
+	case "":
+		return nil, "", fmt.Errorf("type: required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+	default:
+		return nil, "", fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", c.Type, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+	}
+}
+
+func absPath(field, p string) error {
+	if p == "" {
+		return fmt.Errorf("%s: required", field)
+	}
+	if !filepath.IsAbs(p) {
+		return fmt.Errorf("%s: %q is not an absolute path", field, p)
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package credentials
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+)
+
+// Pattern is a registry host pattern with the kubelet's matchImages rules
+// (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/):
+// each dot-separated label of the host is a glob ("*.example.com",
+// "*.dkr.ecr.*.amazonaws.com"), a port must match exactly when either side
+// has one, and an optional path must be a prefix of the repository path.
+// A glob never spans labels: "*.example.com" does not match
+// "a.b.example.com" nor "example.com".
+type Pattern struct {
+	text   string
+	labels []string
+	port   string
+	path   string
+}
+
+// ParsePattern parses a host pattern such as "registry.example.com",
+// "*.example.com:5000" or "quay.io/team". An "https://" scheme prefix is
+// accepted and ignored, as the kubelet does.
+func ParsePattern(s string) (Pattern, error) {
+	rest := s
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	hostport, path, _ := strings.Cut(rest, "/")
+	host, port := splitHostPort(hostport)
+	if host == "" {
+		return Pattern{}, fmt.Errorf("host pattern %q has no host", s)
+	}
+	if strings.ContainsAny(host, " \t/") {
+		return Pattern{}, fmt.Errorf("host pattern %q: invalid host %q", s, host)
+	}
+	labels := strings.Split(strings.ToLower(host), ".")
+	for _, l := range labels {
+		if l == "" {
+			return Pattern{}, fmt.Errorf("host pattern %q has an empty label", s)
+		}
+		if _, err := filepath.Match(l, ""); err != nil {
+			return Pattern{}, fmt.Errorf("host pattern %q: bad glob %q: %w", s, l, err)
+		}
+	}
+	return Pattern{text: s, labels: labels, port: port, path: path}, nil
+}
+
+// String returns the pattern as written.
+func (p Pattern) String() string { return p.text }
+
+// Match reports whether host (with its port, if any) and the repository path
+// (without the host, e.g. "library/pause") match the pattern.
+func (p Pattern) Match(host, repoPath string) bool {
+	h, port := splitHostPort(host)
+	if port != p.port {
+		return false
+	}
+	labels := strings.Split(strings.ToLower(h), ".")
+	if len(labels) != len(p.labels) {
+		return false
+	}
+	for i, glob := range p.labels {
+		if ok, _ := filepath.Match(glob, labels[i]); !ok {
+			return false
+		}
+	}
+	return strings.HasPrefix(repoPath, p.path)
+}
+
+// Patterns matches when any of its patterns does.
+type Patterns []Pattern
+
+// ParsePatterns parses each pattern, naming the first bad one in the error.
+func ParsePatterns(ss []string) (Patterns, error) {
+	ps := make(Patterns, 0, len(ss))
+	for i, s := range ss {
+		p, err := ParsePattern(s)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %w", i, err)
+		}
+		ps = append(ps, p)
+	}
+	return ps, nil
+}
+
+// Match reports whether any pattern matches host and repoPath.
+func (ps Patterns) Match(host, repoPath string) bool {
+	for _, p := range ps {
+		if p.Match(host, repoPath) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHostPort splits "host:port"; a host without a port (including a bare
+// IPv6 address in brackets) returns an empty port.
+func splitHostPort(hostport string) (host, port string) {
+	h, p, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return strings.Trim(hostport, "[]"), ""
+	}
+	return h, p
+}

@@ -1,0 +1,29 @@
+package credentials
+
+import "fmt"
+
+// Secret is a credential value that never prints itself: its String,
+// Format, GoString and JSON forms are a placeholder, so a secret that slips
+// into a log line or an error stays hidden.
+type Secret string
+
+const redacted = "<redacted>"
+
+// String returns a placeholder, never the secret.
+func (Secret) String() string { return redacted }
+
+// GoString returns a placeholder, never the secret.
+func (Secret) GoString() string { return redacted }
+
+// Format prints a placeholder for every verb, including %s, %v, %q and %x.
+func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
+
+// MarshalJSON encodes a placeholder.
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// MarshalText encodes a placeholder.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// Reveal returns the secret itself, for the one place that hands it to the
+// registry client.
+func (s Secret) Reveal() string { return string(s) }

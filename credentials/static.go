@@ -1,0 +1,53 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// StaticSource serves one username and password for the hosts it matches.
+// The password comes from a file, re-read when it changes, or from config.
+type StaticSource struct {
+	hosts    Patterns
+	username string
+	password Secret
+	file     *reloadingFile[Secret]
+}
+
+var _ Source = (*StaticSource)(nil)
+
+// NewStaticSource returns a source with a fixed password.
+func NewStaticSource(hosts Patterns, username string, password Secret) *StaticSource {
+	return &StaticSource{hosts: hosts, username: username, password: password}
+}
+
+// NewStaticFileSource returns a source whose password is the contents of
+// passwordFile, without a trailing newline.
+func NewStaticFileSource(hosts Patterns, username, passwordFile string) *StaticSource {
+	return &StaticSource{hosts: hosts, username: username, file: newReloadingFile(passwordFile, true, parsePasswordFile)}
+}
+
+// Get answers for the hosts the source is configured for, and no others.
+func (s *StaticSource) Get(ctx context.Context, req Request) (Credential, error) {
+	if !s.hosts.Match(req.Host, req.RepoPath()) {
+		return Credential{}, nil
+	}
+	password := s.password
+	if s.file != nil {
+		p, ok := s.file.Load(ctx)
+		if !ok {
+			return Credential{}, nil
+		}
+		password = p
+	}
+	return Credential{Username: s.username, Password: password}, nil
+}
+
+func parsePasswordFile(data []byte) (Secret, error) {
+	p := strings.TrimRight(string(data), "\r\n")
+	if p == "" {
+		return "", errors.New("password file is empty")
+	}
+	return Secret(p), nil
+}

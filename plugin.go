@@ -1,0 +1,76 @@
+// Package nodecred registers nodecred's credentials plugin with containerd
+// and decorates containerd's local transfer service with it. Import it for
+// its side effects in a containerd build:
+//
+//	import _ "github.com/nodecred/nodecred"
+package nodecred
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/log"
+	"github.com/containerd/plugin"
+	"github.com/containerd/plugin/registry"
+
+	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/transfer"
+)
+
+const (
+	// CredentialsPlugin is the plugin type nodecred registers.
+	CredentialsPlugin plugin.Type = "io.containerd.credentials.v1"
+	// PluginID is the id of the nodecred plugin; its config section is
+	// [plugins."io.containerd.credentials.v1.nodecred"].
+	PluginID = "nodecred"
+)
+
+// config is the [plugins."io.containerd.credentials.v1.nodecred"] section.
+type config struct {
+	// Namespaces are the containerd namespaces that may use node
+	// credentials; empty means all.
+	Namespaces []string `toml:"namespaces"`
+	// Push lends node credentials to pushes too.
+	Push bool `toml:"push"`
+	// Sources are asked in order; the first that has a credential wins.
+	Sources []credentials.SourceConfig `toml:"sources"`
+}
+
+// instance is the plugin's instance: the node's one credential source and
+// who may use it.
+type instance struct {
+	source  credentials.Source
+	options transfer.Options
+}
+
+func init() {
+	registry.Register(&plugin.Registration{
+		Type:   CredentialsPlugin,
+		ID:     PluginID,
+		Config: &config{},
+		InitFn: func(ic *plugin.InitContext) (any, error) {
+			// Registering readiness makes containerd refuse to start when
+			// this plugin fails: a config mistake must not leave the node
+			// silently pulling without credentials.
+			ready := ic.RegisterReadiness()
+			cfg := ic.Config.(*config)
+			chain, err := credentials.Build(cfg.Sources)
+			if err != nil {
+				return nil, fmt.Errorf("plugin %s.%s: %w", CredentialsPlugin, PluginID, err)
+			}
+			types := make([]string, len(cfg.Sources))
+			for i, s := range cfg.Sources {
+				types[i] = s.Type
+			}
+			ic.Meta.Exports = map[string]string{
+				"sources":    strings.Join(types, ","),
+				"namespaces": strings.Join(cfg.Namespaces, ","),
+				"push":       strconv.FormatBool(cfg.Push),
+			}
+			log.G(ic.Context).WithField("sources", ic.Meta.Exports["sources"]).Info("nodecred: credential sources configured")
+			ready()
+			return &instance{source: chain, options: transfer.Options{Namespaces: cfg.Namespaces, Push: cfg.Push}}, nil
+		},
+	})
+}

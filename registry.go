@@ -1,0 +1,66 @@
+package nodecred
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/containerd/containerd/v2/plugins"
+	"github.com/containerd/plugin"
+	"github.com/containerd/plugin/registry"
+
+	ctrtransfer "github.com/containerd/containerd/v2/core/transfer"
+	// Imported so that its init, which registers the local transfer
+	// plugin, runs before ours.
+	_ "github.com/containerd/containerd/v2/plugins/transfer"
+
+	"github.com/nodecred/nodecred/transfer"
+)
+
+const localTransferID = "local"
+
+// This is the one place nodecred touches containerd's global plugin
+// registry. CRI looks the transfer service up with GetSingle, so there must
+// stay exactly one transfer plugin, and a plugin may not require its own
+// type: so rather than adding a second transfer plugin, we re-register every
+// plugin as it was, except that the local transfer plugin's instance comes
+// back wrapped. Its own config section, [plugins."io.containerd.transfer.v1.local"],
+// is decoded and used by its unchanged InitFn.
+func init() {
+	regs := registry.Graph(func(*plugin.Registration) bool { return false })
+	registry.Reset()
+	found := false
+	for i := range regs {
+		r := &regs[i]
+		if r.Type == plugins.TransferPlugin && r.ID == localTransferID {
+			wrapLocalTransfer(r)
+			found = true
+		}
+		registry.Register(r)
+	}
+	if !found {
+		panic("nodecred: containerd's local transfer plugin is not registered")
+	}
+}
+
+// wrapLocalTransfer makes r's instance a nodecred Transferrer around the
+// one r's own InitFn returns. With the nodecred plugin disabled, the inner
+// instance is returned unchanged.
+func wrapLocalTransfer(r *plugin.Registration) {
+	inner := r.InitFn
+	r.Requires = append(slices.Clone(r.Requires), CredentialsPlugin)
+	r.InitFn = func(ic *plugin.InitContext) (any, error) {
+		t, err := inner(ic)
+		if err != nil {
+			return nil, err
+		}
+		p, err := ic.GetByID(CredentialsPlugin, PluginID)
+		if errors.Is(err, plugin.ErrPluginNotFound) {
+			return t, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		nc := p.(*instance)
+		return transfer.New(t.(ctrtransfer.Transferrer), nc.source, nc.options), nil
+	}
+}

@@ -1,0 +1,59 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	transfertypes "github.com/containerd/containerd/api/types/transfer"
+	"github.com/containerd/containerd/v2/core/transfer/registry"
+	"github.com/containerd/typeurl/v2"
+)
+
+// callerCredentials asks the credential helper the caller attached to its
+// OCIRegistry (kubelet auth through CRI, `ctr --user`, a client's callback),
+// over the stream that OCIRegistry.MarshalAny serves it on. The wire format
+// is containerd's AuthRequest and AuthResponse.
+type callerCredentials struct {
+	mu     sync.Mutex // one request on the stream at a time
+	stream *peerEnd
+	broken error
+}
+
+var errCallerFailed = errors.New("the caller's credential helper failed")
+
+func (c *callerCredentials) GetCredentials(ctx context.Context, ref, host string) (registry.Credentials, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken != nil {
+		return registry.Credentials{}, c.broken
+	}
+	req, err := typeurl.MarshalAny(&transfertypes.AuthRequest{Host: host, Reference: ref})
+	if err != nil {
+		return registry.Credentials{}, err
+	}
+	r, err := c.stream.exchange(ctx, req)
+	if err != nil {
+		// A request may still be in flight: replies would no longer pair up.
+		c.broken = fmt.Errorf("caller credential stream closed: %w", err)
+		return registry.Credentials{}, c.broken
+	}
+	if r.unanswered {
+		return registry.Credentials{}, fmt.Errorf("host %s: %w", host, errCallerFailed)
+	}
+	var resp transfertypes.AuthResponse
+	if err := typeurl.UnmarshalTo(r.msg, &resp); err != nil {
+		return registry.Credentials{}, errors.New("caller credential stream: malformed response")
+	}
+	creds := registry.Credentials{Host: host}
+	switch resp.AuthType {
+	case transfertypes.AuthType_CREDENTIALS:
+		creds.Username, creds.Secret = resp.Username, resp.Secret
+	case transfertypes.AuthType_REFRESH:
+		creds.Secret = resp.Secret
+	case transfertypes.AuthType_HEADER:
+		creds.Header = resp.Secret
+	}
+	return creds, nil
+}

@@ -1,0 +1,53 @@
+package transfer
+
+import (
+	"context"
+
+	"github.com/containerd/containerd/v2/core/transfer/registry"
+	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/credentials"
+)
+
+// credentialHelper is the registry.CredentialHelper of a re-homed registry:
+// the caller's credentials first, the node source only when the caller had
+// none for the host.
+type credentialHelper struct {
+	// ctx is the transfer's: containerd's resolver asks for credentials with
+	// context.Background(), and the lookup must end with the transfer.
+	ctx       context.Context
+	caller    registry.CredentialHelper // nil when the caller sent none
+	node      credentials.Source
+	namespace string
+}
+
+var _ registry.CredentialHelper = (*credentialHelper)(nil)
+
+func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (registry.Credentials, error) {
+	logger := log.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
+	if h.caller != nil {
+		c, err := h.caller.GetCredentials(h.ctx, ref, host)
+		if err != nil {
+			return registry.Credentials{}, err
+		}
+		if c.Username != "" || c.Secret != "" || c.Header != "" {
+			logger.WithField("source", "caller").Debug("nodecred: credential decision")
+			return c, nil
+		}
+	}
+	cred, err := h.node.Get(h.ctx, credentials.Request{Host: host, Ref: ref, Namespace: h.namespace})
+	if err != nil {
+		return registry.Credentials{}, err
+	}
+	if cred.IsZero() {
+		logger.WithField("source", "none").Debug("nodecred: credential decision")
+		return registry.Credentials{Host: host}, nil
+	}
+	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("nodecred: credential decision")
+	if cred.IdentityToken != "" {
+		// An empty username tells containerd's authorizer the secret is an
+		// OAuth2 refresh token.
+		return registry.Credentials{Host: host, Secret: cred.IdentityToken.Reveal()}, nil
+	}
+	return registry.Credentials{Host: host, Username: cred.Username, Secret: cred.Password.Reveal()}, nil
+}
