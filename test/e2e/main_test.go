@@ -1,0 +1,153 @@
+// Package e2e runs nodecred inside a real containerd built from this module
+// against real distribution registries with htpasswd auth on loopback, and
+// talks CRI and the transfer API to it. It needs root.
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nodecred/nodecred/test/e2e/harness"
+)
+
+var bins harness.Binaries
+
+// secrets holds every secret form the run has used; each containerd log is
+// scanned for all of them when its test ends.
+var secrets struct {
+	sync.Mutex
+	forms []string
+}
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "e2e: these tests start containerd and must run as root")
+		os.Exit(1)
+	}
+	wd, _ := os.Getwd()
+	root, err := harness.RepoRoot(wd)
+	if err == nil {
+		bins, err = harness.Build(root)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// newPassword returns a random password and remembers its forms, with user,
+// for the log scan.
+func newPassword(user string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	p := "pw-" + hex.EncodeToString(b)
+	secrets.Lock()
+	secrets.forms = append(secrets.forms, harness.SecretForms(user, p)...)
+	secrets.Unlock()
+	return p
+}
+
+// registry is a started registry holding an image, with one user.
+type registry struct {
+	*harness.Registry
+	user, password string
+}
+
+// startRegistry starts a registry with one user and pushes a small image to
+// each of the given repo:tag names.
+func startRegistry(t *testing.T, user string, refs ...string) registry {
+	t.Helper()
+	password := newPassword(user)
+	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	img, err := harness.NewImage(1, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refs {
+		repo, tag, _ := strings.Cut(ref, ":")
+		if err := img.Push(r.Host, repo, tag, user, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return registry{Registry: r, user: user, password: password}
+}
+
+// startContainerd starts bin with cfg and scans its log for every secret of
+// the run when the test ends.
+func startContainerd(t *testing.T, bin string, cfg harness.ContainerdConfig) *harness.Containerd {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := harness.StartContainerd(context.Background(), bin, dir, cfg)
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Stop()
+		secrets.Lock()
+		leaks := harness.Leaks(c.Log(), secrets.forms)
+		secrets.Unlock()
+		if len(leaks) > 0 {
+			t.Errorf("containerd log %s carries %d secret form(s)", c.LogPath, len(leaks))
+		} else if !t.Failed() {
+			os.RemoveAll(dir)
+		}
+	})
+	return c
+}
+
+// writeFile writes a file under dir with mode 0600 and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// dockerConfig returns a docker config.json with an auths entry per host.
+func dockerConfig(entries map[string][2]string) string {
+	var parts []string
+	for host, up := range entries {
+		parts = append(parts, fmt.Sprintf("%q: {%q: %q}", host, "auth", b64(up[0]+":"+up[1])))
+	}
+	return `{"auths": {` + strings.Join(parts, ", ") + `}}`
+}
+
+// nodecredSection renders the nodecred config section with the given
+// top-level lines and sources.
+func nodecredSection(top string, sources ...string) string {
+	var b strings.Builder
+	b.WriteString("[plugins.\"io.containerd.credentials.v1.nodecred\"]\n")
+	b.WriteString(top)
+	for _, s := range sources {
+		b.WriteString("\n[[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n")
+		b.WriteString(s)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func dockerconfigSource(path string) string {
+	return fmt.Sprintf("type = \"dockerconfig\"\npath = %q", path)
+}
+
+func staticSource(host, user, passwordFile string) string {
+	return fmt.Sprintf("type = \"static\"\nhosts = [%q]\nusername = %q\npassword_file = %q", host, user, passwordFile)
+}
