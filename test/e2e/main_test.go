@@ -55,15 +55,15 @@ func newPassword(user string) string {
 	return p
 }
 
-// registry is a started registry holding an image, with one user.
-type registry struct {
+// testRegistry is a started registry holding an image, with one user.
+type testRegistry struct {
 	*harness.Registry
 	user, password string
 }
 
 // startRegistry starts a registry with one user and pushes a small image to
 // each of the given repo:tag names.
-func startRegistry(t *testing.T, user string, refs ...string) registry {
+func startRegistry(t *testing.T, user string, refs ...string) testRegistry {
 	t.Helper()
 	password := newPassword(user)
 	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})
@@ -81,7 +81,7 @@ func startRegistry(t *testing.T, user string, refs ...string) registry {
 			t.Fatal(err)
 		}
 	}
-	return registry{Registry: r, user: user, password: password}
+	return testRegistry{Registry: r, user: user, password: password}
 }
 
 // startContainerd starts bin with cfg and scans its log for every secret of

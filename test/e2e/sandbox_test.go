@@ -16,7 +16,7 @@ import (
 // sandboxSetup is a private registry holding the sandbox image, a hosts
 // directory for it and an auth file with valid credentials.
 type sandboxSetup struct {
-	reg      registry
+	reg      testRegistry
 	image    string
 	hostsDir string
 	authFile string
