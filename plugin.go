@@ -6,7 +6,6 @@
 package nodecred
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -53,11 +52,14 @@ func init() {
 			// Registering readiness makes containerd refuse to start when
 			// this plugin fails: a config mistake must not leave the node
 			// silently pulling without credentials.
-			ready := ic.RegisterReadiness()
+			ready := func() {}
+			if ic.RegisterReadiness != nil {
+				ready = ic.RegisterReadiness()
+			}
 			cfg := ic.Config.(*config)
 			chain, err := credentials.Build(cfg.Sources)
 			if err != nil {
-				return nil, fmt.Errorf("plugin %s.%s: %w", CredentialsPlugin, PluginID, err)
+				return nil, err // containerd names the plugin
 			}
 			types := make([]string, len(cfg.Sources))
 			for i, s := range cfg.Sources {

@@ -102,7 +102,10 @@ func (ps Patterns) Match(host, repoPath string) bool {
 func splitHostPort(hostport string) (host, port string) {
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
-		return strings.Trim(hostport, "[]"), ""
+		if len(hostport) > 2 && hostport[0] == '[' && hostport[len(hostport)-1] == ']' && strings.Contains(hostport, ":") {
+			return hostport[1 : len(hostport)-1], "" // "[::1]"
+		}
+		return hostport, ""
 	}
 	return h, p
 }

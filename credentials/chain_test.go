@@ -1,0 +1,63 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func fixed(user string) Source {
+	return SourceFunc(func(context.Context, Request) (Credential, error) {
+		return Credential{Username: user, Password: "pw"}, nil
+	})
+}
+
+var (
+	notFound = SourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, nil })
+	failing  = SourceFunc(func(context.Context, Request) (Credential, error) {
+		return Credential{}, errors.New("helper exited 1")
+	})
+)
+
+func TestChainOrderAndFirstHit(t *testing.T) {
+	tests := []struct {
+		name       string
+		chain      Chain
+		wantUser   string
+		wantSource string
+	}{
+		{"first hit wins", Chain{{"a", fixed("a")}, {"b", fixed("b")}}, "a", "a"},
+		{"not found falls through", Chain{{"a", notFound}, {"b", fixed("b")}}, "b", "b"},
+		{"failure falls through", Chain{{"a", failing}, {"b", fixed("b")}}, "b", "b"},
+		{"nothing found", Chain{{"a", notFound}, {"b", failing}}, "", ""},
+		{"empty chain", Chain{}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.chain.Get(context.Background(), Request{Host: "r.io"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Username != tt.wantUser || c.Source != tt.wantSource {
+				t.Errorf("got user %q from %q, want %q from %q", c.Username, c.Source, tt.wantUser, tt.wantSource)
+			}
+		})
+	}
+}
+
+func TestChainLogsFailingSource(t *testing.T) {
+	ctx, logs := capturedLog(t)
+	Chain{{"broken-helper", failing}}.Get(ctx, Request{Host: "r.io"})
+	if !strings.Contains(logs.String(), "broken-helper") || !strings.Contains(logs.String(), "level=warning") {
+		t.Errorf("want one warning naming the source; log:\n%s", logs)
+	}
+}
+
+func TestChainStopsWhenContextDone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (Chain{{"a", notFound}}).Get(ctx, Request{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,52 @@
+package credentials
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBuildErrorsNameFieldAndValue(t *testing.T) {
+	tests := []struct {
+		name string
+		cfgs []SourceConfig
+		want string
+	}{
+		{"unknown type", []SourceConfig{{Type: "vault"}}, `sources[0].type: unknown source type "vault"`},
+		{"missing type", []SourceConfig{{Path: "/a"}}, `sources[0].type: required`},
+		{"dockerconfig without path", []SourceConfig{{Type: "dockerconfig"}}, `sources[0].path: required`},
+		{"relative path", []SourceConfig{{Type: "dockerconfig", Path: "/ok.json"}, {Type: "dockerconfig", Path: "auth.json"}}, `sources[1].path: "auth.json" is not an absolute path`},
+		{"static without hosts", []SourceConfig{{Type: "static", Username: "u", PasswordFile: "/pw"}}, `sources[0].hosts: required`},
+		{"static bad host", []SourceConfig{{Type: "static", Hosts: []string{"ok.io", "a..b"}, Username: "u", PasswordFile: "/pw"}}, `sources[0].hosts[1]: host pattern "a..b"`},
+		{"static without username", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, PasswordFile: "/pw"}}, `sources[0].username: required`},
+		{"static without password", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u"}}, `sources[0].password_file: required`},
+		{"static both passwords", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "/pw", Password: "inline-secret"}}, `sources[0].password_file: "/pw" is set together with password`},
+		{"static relative password file", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "pw"}}, `sources[0].password_file: "pw" is not an absolute path`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Build(tt.cfgs)
+			if err == nil {
+				t.Fatalf("Build succeeded, want error %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "inline-secret") {
+				t.Fatalf("error carries the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestBuildKeepsOrderAndNames(t *testing.T) {
+	chain, err := Build([]SourceConfig{
+		{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "p"},
+		{Type: "dockerconfig", Path: "/etc/containerd/auth.json"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chain) != 2 || chain[0].Name != "static:r.io" || chain[1].Name != "dockerconfig:/etc/containerd/auth.json" {
+		t.Fatalf("chain names = %v", []string{chain[0].Name, chain[1].Name})
+	}
+}

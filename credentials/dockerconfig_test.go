@@ -1,0 +1,142 @@
+package credentials
+
+import (
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestDockerConfigLookup(t *testing.T) {
+	cfg := `{
+	  "auths": {
+	    "https://index.docker.io/v1/": {"auth": "` + b64("hubuser:hubpass") + `"},
+	    "registry.example.com": {"username": "robot", "password": "robotpass"},
+	    "token.example.com": {"auth": "` + b64("<token>:") + `", "identitytoken": "refresh-token"},
+	    "quay.io": {"auth": "` + b64("quayuser:quaypass") + `"},
+	    "quay.io/team": {"auth": "` + b64("teamuser:teampass") + `"},
+	    "quay.io/team/app": {"auth": "` + b64("appuser:apppass") + `"},
+	    "http://plain.example.com:5000/": {"auth": "` + b64("u:p:with:colons") + `"},
+	    "empty.example.com": {}
+	  },
+	  "credHelpers": {"gcr.io": "gcloud"}
+	}`
+	dc, err := ParseDockerConfig([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dc.HasHelpers {
+		t.Errorf("HasHelpers = false with a credHelpers entry")
+	}
+	tests := []struct {
+		host, path         string
+		user, pass, itoken string
+	}{
+		{"registry-1.docker.io", "library/pause", "hubuser", "hubpass", ""},
+		{"docker.io", "library/pause", "hubuser", "hubpass", ""},
+		{"index.docker.io", "library/pause", "hubuser", "hubpass", ""},
+		{"registry.example.com", "app", "robot", "robotpass", ""},
+		{"REGISTRY.example.com", "app", "robot", "robotpass", ""},
+		{"registry.example.com:443", "app", "", "", ""},
+		{"token.example.com", "app", "<token>", "", "refresh-token"},
+		{"quay.io", "other/app", "quayuser", "quaypass", ""},
+		{"quay.io", "team/web", "teamuser", "teampass", ""},
+		{"quay.io", "team/app", "appuser", "apppass", ""},
+		{"quay.io", "team/app2", "teamuser", "teampass", ""},
+		{"quay.io", "teamx/app", "quayuser", "quaypass", ""},
+		{"plain.example.com:5000", "x", "u", "p:with:colons", ""},
+		{"empty.example.com", "x", "", "", ""},
+		{"unknown.example.com", "x", "", "", ""},
+	}
+	for _, tt := range tests {
+		c := dc.Lookup(tt.host, tt.path)
+		if c.Username != tt.user || c.Password.Reveal() != tt.pass || c.IdentityToken.Reveal() != tt.itoken {
+			t.Errorf("Lookup(%q, %q) = %q/%q/%q, want %q/%q/%q", tt.host, tt.path,
+				c.Username, c.Password.Reveal(), c.IdentityToken.Reveal(), tt.user, tt.pass, tt.itoken)
+		}
+	}
+}
+
+func TestDockerHubAliasesAllServeDockerHub(t *testing.T) {
+	for _, key := range []string{"docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/"} {
+		dc, err := ParseDockerConfig([]byte(`{"auths": {"` + key + `": {"auth": "` + b64("u:p") + `"}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := dc.Lookup("registry-1.docker.io", "library/pause"); c.Username != "u" || c.Password.Reveal() != "p" {
+			t.Errorf("key %q: registry-1.docker.io got %q", key, c.Username)
+		}
+	}
+}
+
+func TestDockerConfigErrorsCarryNoSecret(t *testing.T) {
+	const secret = "s3cr3t-value"
+	tests := []struct{ name, cfg, want string }{
+		{"bad base64", `{"auths": {"r.io": {"auth": "` + secret + `!!"}}}`, `auths["r.io"]: auth: not valid base64`},
+		{"no colon", `{"auths": {"r.io": {"auth": "` + b64(secret) + `"}}}`, `auths["r.io"]: auth: decoded value is not user:password`},
+		{"syntax", `{"auths": {"r.io": {"password": "` + secret + `"`, "invalid docker config"},
+		{"wrong type", `{"auths": {"r.io": {"password": 12345}}}`, `wrong type number`},
+		{"not an object", `["` + secret + `"]`, "invalid docker config"},
+		{"bad url key", `{"auths": {"https://": {"auth": "` + b64("u:"+secret) + `"}}}`, `key "https://"`},
+	}
+	for _, tt := range tests {
+		_, err := ParseDockerConfig([]byte(tt.cfg))
+		if err == nil {
+			t.Errorf("%s: no error", tt.name)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), b64(secret)) {
+			t.Errorf("%s: error carries the secret: %v", tt.name, err)
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %q does not contain %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestDockerConfigSourceReadsFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	src := NewDockerConfigSource(path)
+	req := Request{Host: "r.example.com", Ref: "r.example.com/app:1"}
+	if c, err := src.Get(context.Background(), req); err != nil || !c.IsZero() {
+		t.Fatalf("missing file: got %v, %v; want not found", c.Username, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"auths": {"r.example.com": {"auth": "`+b64("u:p")+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := src.Get(context.Background(), req)
+	if err != nil || c.Username != "u" || c.Password.Reveal() != "p" {
+		t.Fatalf("got %q, %v; want u/p", c.Username, err)
+	}
+}
+
+func FuzzParseDockerConfig(f *testing.F) {
+	f.Add([]byte(`{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}}`))
+	f.Add([]byte(`{"auths": {"quay.io/team": {"username": "u", "password": "p", "identitytoken": "t"}}, "credsStore": "pass"}`))
+	f.Add([]byte(`{"auths": {"": {}}}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dc, err := ParseDockerConfig(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+			return
+		}
+		for host, auths := range dc.hosts {
+			for _, a := range auths {
+				if a.cred.IsZero() {
+					t.Fatalf("empty credential kept for %q", host)
+				}
+				got := dc.Lookup(host, a.path)
+				if got.IsZero() {
+					t.Fatalf("entry for %q/%q not found by Lookup", host, a.path)
+				}
+			}
+		}
+	})
+}
