@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	wd, _ := os.Getwd()
 	root, err := harness.RepoRoot(wd)
 	if err == nil {
-		bins, err = harness.Build(root)
+		bins, err = harness.Build(context.Background(), root)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)

@@ -4,11 +4,13 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // RegistryModule is the distribution registry built from the Go module proxy.
@@ -26,7 +28,7 @@ type Binaries struct {
 
 // Build builds the binaries into repoRoot/bin (the registry into
 // repoRoot/bin/tools). Go's build cache makes repeat builds quick.
-func Build(repoRoot string) (Binaries, error) {
+func Build(ctx context.Context, repoRoot string) (Binaries, error) {
 	bin := filepath.Join(repoRoot, "bin")
 	b := Binaries{
 		Containerd:      filepath.Join(bin, "containerd"),
@@ -47,7 +49,8 @@ func Build(repoRoot string) (Binaries, error) {
 				continue
 			}
 		}
-		cmd := exec.Command("go", s.args...)
+		cmd := exec.CommandContext(ctx, "go", s.args...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		cmd.Dir = repoRoot
 		cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), s.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {

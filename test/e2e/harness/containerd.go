@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ type Containerd struct {
 	Conn    *grpc.ClientConn
 	cmd     *exec.Cmd
 	done    chan struct{}
+	stop    sync.Once
 }
 
 // Render returns config.toml for a containerd whose files live under dir.
@@ -126,10 +128,12 @@ func (c *Containerd) Exited() <-chan struct{} { return c.done }
 
 // Stop stops containerd and waits for it.
 func (c *Containerd) Stop() {
-	if c.Conn != nil {
-		c.Conn.Close()
-	}
-	stopProcess(c.cmd, c.done)
+	c.stop.Do(func() {
+		if c.Conn != nil {
+			c.Conn.Close()
+		}
+		stopProcess(c.cmd, c.done)
+	})
 }
 
 // Runtime returns a CRI runtime service client.

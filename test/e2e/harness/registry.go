@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ type Registry struct {
 	LogPath string
 	cmd     *exec.Cmd
 	done    chan struct{}
+	stop    sync.Once
 }
 
 // StartRegistry starts bin with its storage, config and log under dir and
@@ -103,7 +105,7 @@ auth:
 
 // Stop stops the registry and waits for it.
 func (r *Registry) Stop() {
-	stopProcess(r.cmd, r.done)
+	r.stop.Do(func() { stopProcess(r.cmd, r.done) })
 }
 
 func stopProcess(cmd *exec.Cmd, done chan struct{}) {

@@ -1,0 +1,58 @@
+# nodecred: build, test, demo, lint, fuzz.
+# A fresh machine needs only Go: every tool is built from the Go module proxy.
+
+GO          ?= go
+CGO_ENABLED ?= 0
+export CGO_ENABLED
+
+REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
+UNIT_PKGS       := . ./credentials/... ./transfer/... ./cmd/... ./test/e2e/harness/...
+FUZZTIME        ?= 3s
+
+.PHONY: all build tools test unit race e2e fuzz-short fuzz demo lint clean
+
+all: build
+
+## build: bin/containerd, containerd with nodecred built in
+build:
+	$(GO) build -o bin/containerd ./cmd/containerd
+
+## tools: the distribution registry the tests and demo run
+tools: bin/tools/registry
+bin/tools/registry:
+	GOBIN=$(CURDIR)/bin/tools $(GO) install $(REGISTRY_MODULE)
+
+## test: every test: unit tests under -race, short fuzz runs, end-to-end (as root)
+test: lint race fuzz-short e2e
+
+unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+# The race detector needs cgo.
+race:
+	CGO_ENABLED=1 $(GO) test -count=1 -race $(UNIT_PKGS)
+
+## e2e: real containerd (with and without nodecred) and real registries on loopback
+e2e: build tools
+	$(GO) test -count=1 -timeout 20m ./test/e2e/
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m)
+fuzz:
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
+
+## demo: the sandbox image pulled with node credentials, next to stock containerd failing it
+demo: build tools
+	$(GO) run ./test/e2e/demo
+
+## lint: go vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin

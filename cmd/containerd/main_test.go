@@ -1,0 +1,25 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/containerd/plugin/registry"
+
+	"github.com/nodecred/nodecred"
+)
+
+// The binary registers nodecred next to containerd's builtins.
+func TestNodecredIsBuiltIn(t *testing.T) {
+	var nc, cri bool
+	for _, r := range registry.Graph(nil) {
+		if r.Type == nodecred.CredentialsPlugin && r.ID == nodecred.PluginID {
+			nc = true
+		}
+		if r.Type == "io.containerd.grpc.v1" && r.ID == "cri" {
+			cri = true
+		}
+	}
+	if !nc || !cri {
+		t.Fatalf("registered: nodecred %v, cri %v; want both", nc, cri)
+	}
+}
