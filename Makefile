@@ -9,7 +9,7 @@ REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 UNIT_PKGS       := . ./credentials/... ./transfer/... ./cmd/... ./test/e2e/harness/...
 FUZZTIME        ?= 3s
 
-.PHONY: all build tools test unit race e2e fuzz-short fuzz demo lint clean
+.PHONY: all build tools test unit race e2e fuzz-short fuzz bench demo lint clean
 
 all: build
 
@@ -43,6 +43,12 @@ fuzz-short:
 fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
+
+## bench: Go benchmarks of credential lookups, caches and exec deduplication
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./credentials/ -bench 'Lookup1|Lookup10k|FileLookup|CacheHit|Heap'
+	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 20x ./credentials/
 
 ## demo: the sandbox image pulled with node credentials, next to stock containerd failing it
 demo: build tools

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Source types accepted in SourceConfig.Type.
@@ -26,7 +27,8 @@ type SourceConfig struct {
 	Helper string `toml:"helper"`
 	// Hosts are the host patterns the source answers for (helper, static).
 	Hosts []string `toml:"hosts"`
-	// Timeout bounds one helper run, as a Go duration (helper).
+	// Timeout bounds one helper or provider run, as a Go duration; default
+	// 10s (helper, kubelet, and the helpers a dockerconfig names).
 	Timeout string `toml:"timeout"`
 	// Config is a kubelet CredentialProviderConfig file (kubelet).
 	Config string `toml:"config"`
@@ -57,12 +59,37 @@ func Build(cfgs []SourceConfig) (Chain, error) {
 }
 
 func build(c SourceConfig) (Source, string, error) {
+	timeout, err := parseTimeout(c.Timeout)
+	if err != nil {
+		return nil, "", err
+	}
 	switch c.Type {
 	case TypeDockerConfig:
 		if err := absPath("path", c.Path); err != nil {
 			return nil, "", err
 		}
-		return NewDockerConfigSource(c.Path), "dockerconfig:" + c.Path, nil
+		return NewDockerConfigSource(c.Path, timeout), "dockerconfig:" + c.Path, nil
+	case TypeHelper:
+		if c.Helper == "" {
+			return nil, "", fmt.Errorf("helper: required for type %q", c.Type)
+		}
+		program, err := ResolveHelper(c.Helper)
+		if err != nil {
+			return nil, "", fmt.Errorf("helper: %w", err)
+		}
+		hosts, err := ParsePatterns(c.Hosts)
+		if err != nil {
+			return nil, "", fmt.Errorf("hosts%w", err)
+		}
+		return NewHelperSource(program, hosts, timeout), "helper:" + c.Helper, nil
+	case TypeKubelet:
+		if err := absPath("config", c.Config); err != nil {
+			return nil, "", err
+		}
+		if err := absPath("bin_dir", c.BinDir); err != nil {
+			return nil, "", err
+		}
+		return NewKubeletSource(c.Config, c.BinDir, timeout), "kubelet:" + c.Config, nil
 	case TypeStatic:
 		if len(c.Hosts) == 0 {
 			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
@@ -88,13 +115,22 @@ func build(c SourceConfig) (Source, string, error) {
 		default:
 			return nil, "", fmt.Errorf("password_file: required for type %q (or password)", c.Type)
 		}
-	case TypeHelper, TypeKubelet:
-		return nil, "", fmt.Errorf("type: source type %q is not available in this build of nodecred", c.Type)
 	case "":
 		return nil, "", fmt.Errorf("type: required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	default:
 		return nil, "", fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", c.Type, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	}
+}
+
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return defaultExecTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("timeout: %q is not a positive duration such as \"10s\"", s)
+	}
+	return d, nil
 }
 
 func absPath(field, p string) error {

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,40 @@ func TestBuildKeepsOrderAndNames(t *testing.T) {
 	}
 	if len(chain) != 2 || chain[0].Name != "static:r.io" || chain[1].Name != "dockerconfig:/etc/containerd/auth.json" {
 		t.Fatalf("chain names = %v", []string{chain[0].Name, chain[1].Name})
+	}
+}
+
+func TestBuildExecSources(t *testing.T) {
+	program, _ := helperCopy(t, map[string]any{})
+	t.Setenv("PATH", filepath.Dir(program))
+	chain, err := Build([]SourceConfig{
+		{Type: "helper", Helper: "nodecredtest", Hosts: []string{"*.example.com"}, Timeout: "3s"},
+		{Type: "helper", Helper: program},
+		{Type: "kubelet", Config: "/etc/kubernetes/credential-provider.yaml", BinDir: "/usr/libexec/kubernetes/kubelet-plugins/credential-provider/exec"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chain[0].Name != "helper:nodecredtest" || chain[2].Name != "kubelet:/etc/kubernetes/credential-provider.yaml" {
+		t.Fatalf("names: %q, %q", chain[0].Name, chain[2].Name)
+	}
+	tests := []struct {
+		cfg  SourceConfig
+		want string
+	}{
+		{SourceConfig{Type: "helper"}, `sources[0].helper: required`},
+		{SourceConfig{Type: "helper", Helper: "absent"}, `sources[0].helper: helper "absent": docker-credential-absent not found in PATH`},
+		{SourceConfig{Type: "helper", Helper: "nodecredtest", Timeout: "ten seconds"}, `sources[0].timeout: "ten seconds" is not a positive duration`},
+		{SourceConfig{Type: "helper", Helper: "nodecredtest", Timeout: "-1s"}, `sources[0].timeout: "-1s"`},
+		{SourceConfig{Type: "helper", Helper: "nodecredtest", Hosts: []string{"*.."}}, `sources[0].hosts[0]`},
+		{SourceConfig{Type: "kubelet", BinDir: "/bin"}, `sources[0].config: required`},
+		{SourceConfig{Type: "kubelet", Config: "/c.yaml"}, `sources[0].bin_dir: required`},
+		{SourceConfig{Type: "kubelet", Config: "c.yaml", BinDir: "/bin"}, `sources[0].config: "c.yaml" is not an absolute path`},
+	}
+	for _, tt := range tests {
+		_, err := Build([]SourceConfig{tt.cfg})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: err = %v, want %q", tt.cfg, err, tt.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 )
 
 // dockerHubAliases are the names under which docker and the containers tools
@@ -24,9 +25,10 @@ var dockerHubAliases = map[string]bool{
 // containers auth.json, keyed by normalised host.
 type DockerConfig struct {
 	hosts map[string][]dockerAuth
-	// HasHelpers reports credHelpers or credsStore entries, which need an
-	// exec-backed source.
-	HasHelpers bool
+	// helpers maps a host to the credHelpers entry for it.
+	helpers map[string]string
+	// store is credsStore: the helper for hosts without an auths entry.
+	store string
 }
 
 type dockerAuth struct {
@@ -57,9 +59,19 @@ func ParseDockerConfig(data []byte) (DockerConfig, error) {
 	if err := dec.Decode(&f); err != nil {
 		return DockerConfig{}, fmt.Errorf("invalid docker config: %w", scrubJSONError(err))
 	}
-	cfg := DockerConfig{
-		hosts:      map[string][]dockerAuth{},
-		HasHelpers: len(f.CredHelpers) > 0 || f.CredsStore != "",
+	cfg := DockerConfig{hosts: map[string][]dockerAuth{}, helpers: map[string]string{}, store: f.CredsStore}
+	for key, name := range f.CredHelpers {
+		host, _, err := normaliseAuthKey(key)
+		if err != nil {
+			return DockerConfig{}, fmt.Errorf("credHelpers: %w", err)
+		}
+		if err := checkHelperName(name); err != nil {
+			return DockerConfig{}, fmt.Errorf("credHelpers[%q]: %w", key, err)
+		}
+		cfg.helpers[host] = name
+	}
+	if err := checkHelperName(f.CredsStore); f.CredsStore != "" && err != nil {
+		return DockerConfig{}, fmt.Errorf("credsStore: %w", err)
 	}
 	keys := make([]string, 0, len(f.Auths))
 	for k := range f.Auths {
@@ -96,12 +108,13 @@ func (c DockerConfig) has(host, path string) bool {
 // the longest path prefix of repoPath wins over a whole-host entry.
 func (c DockerConfig) Lookup(host, repoPath string) Credential {
 	var best *dockerAuth
-	for i, a := range c.hosts[canonicalHost(host)] {
+	auths := c.hosts[canonicalHost(host)]
+	for i, a := range auths {
 		if a.path != "" && repoPath != a.path && !strings.HasPrefix(repoPath, a.path+"/") {
 			continue
 		}
 		if best == nil || len(a.path) > len(best.path) {
-			best = &c.hosts[canonicalHost(host)][i]
+			best = &auths[i]
 		}
 	}
 	if best == nil {
@@ -158,7 +171,9 @@ func normaliseAuthKey(key string) (host, path string, err error) {
 }
 
 func canonicalHost(host string) string {
-	host = strings.ToLower(host)
+	if strings.ContainsFunc(host, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		host = strings.ToLower(host)
+	}
 	if dockerHubAliases[host] {
 		return "docker.io"
 	}
@@ -175,28 +190,59 @@ func scrubJSONError(err error) error {
 	if errors.As(err, &typ) {
 		return fmt.Errorf("field %q: wrong type %s at byte %d", typ.Field, typ.Value, typ.Offset)
 	}
+	// Unknown-field errors name a key, never a value.
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return errors.New(strings.TrimPrefix(msg, "json: "))
+	}
 	return errors.New("malformed JSON")
 }
 
-// DockerConfigSource serves the auths of a docker config file, re-read when
-// the file changes.
+// helperFor returns the credential helper for host: its credHelpers entry,
+// or credsStore when the host has no auths entry either.
+func (c DockerConfig) helperFor(host, repoPath string) string {
+	if name, ok := c.helpers[canonicalHost(host)]; ok {
+		return name
+	}
+	if c.store != "" && c.Lookup(host, repoPath).IsZero() {
+		return c.store
+	}
+	return ""
+}
+
+// DockerConfigSource serves a docker config file, re-read when it changes:
+// its auths, and its credHelpers and credsStore through the docker
+// credential helpers they name.
 type DockerConfigSource struct {
-	file *reloadingFile[DockerConfig]
+	file    *reloadingFile[DockerConfig]
+	helpers *helperSet
 }
 
 var _ Source = (*DockerConfigSource)(nil)
 
 // NewDockerConfigSource returns a source for the docker config file at path.
-// A missing file is not an error: it may appear later.
-func NewDockerConfigSource(path string) *DockerConfigSource {
-	return &DockerConfigSource{file: newReloadingFile(path, true, ParseDockerConfig)}
+// A missing file is not an error: it may appear later. Helpers it names run
+// with timeout.
+func NewDockerConfigSource(path string, timeout time.Duration) *DockerConfigSource {
+	return &DockerConfigSource{
+		file:    newReloadingFile(path, true, ParseDockerConfig),
+		helpers: newHelperSet(timeout),
+	}
 }
 
-// Get returns the auths entry for the contacted host.
+// Get answers with the credHelpers entry for the contacted host, else its
+// auths entry, else credsStore, as docker does.
 func (s *DockerConfigSource) Get(ctx context.Context, req Request) (Credential, error) {
 	cfg, ok := s.file.Load(ctx)
 	if !ok {
 		return Credential{}, nil
 	}
-	return cfg.Lookup(req.Host, req.RepoPath()), nil
+	path := req.RepoPath()
+	if name := cfg.helperFor(req.Host, path); name != "" {
+		h := s.helpers.get(ctx, name)
+		if h == nil {
+			return Credential{}, nil
+		}
+		return h.get(ctx, req.Host), nil
+	}
+	return cfg.Lookup(req.Host, path), nil
 }

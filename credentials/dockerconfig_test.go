@@ -29,8 +29,8 @@ func TestDockerConfigLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !dc.HasHelpers {
-		t.Errorf("HasHelpers = false with a credHelpers entry")
+	if got := dc.helperFor("gcr.io", "proj/app"); got != "gcloud" {
+		t.Errorf("helperFor(gcr.io) = %q, want gcloud", got)
 	}
 	tests := []struct {
 		host, path         string
@@ -100,7 +100,7 @@ func TestDockerConfigErrorsCarryNoSecret(t *testing.T) {
 
 func TestDockerConfigSourceReadsFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
-	src := NewDockerConfigSource(path)
+	src := NewDockerConfigSource(path, 0)
 	req := Request{Host: "r.example.com", Ref: "r.example.com/app:1"}
 	if c, err := src.Get(context.Background(), req); err != nil || !c.IsZero() {
 		t.Fatalf("missing file: got %v, %v; want not found", c.Username, err)

@@ -39,7 +39,7 @@ func TestReloadAfterRenameOver(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "auth.json")
 	writeAtomic(t, path, auths("first", "p1"))
-	src := NewDockerConfigSource(path)
+	src := NewDockerConfigSource(path, 0)
 	ctx := context.Background()
 	if got := lookupUser(t, ctx, src); got != "first" {
 		t.Fatalf("got %q, want first", got)
@@ -54,7 +54,7 @@ func TestReloadAfterRenameOver(t *testing.T) {
 func TestReloadAfterDeleteAndRecreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.json")
 	writeAtomic(t, path, auths("first", "p1"))
-	src := NewDockerConfigSource(path)
+	src := NewDockerConfigSource(path, 0)
 	ctx, logs := capturedLog(t)
 	if got := lookupUser(t, ctx, src); got != "first" {
 		t.Fatalf("got %q, want first", got)
@@ -79,7 +79,7 @@ func TestReloadAfterDeleteAndRecreate(t *testing.T) {
 func TestMalformedEditKeepsLastGoodAndWarnsOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.json")
 	writeAtomic(t, path, auths("first", "p1"))
-	src := NewDockerConfigSource(path)
+	src := NewDockerConfigSource(path, 0)
 	ctx, logs := capturedLog(t)
 	lookupUser(t, ctx, src)
 	writeAtomic(t, path, `{"auths": {"r.example.com": {"auth": "secret-half-writ`)
@@ -97,7 +97,7 @@ func TestMalformedEditKeepsLastGoodAndWarnsOnce(t *testing.T) {
 }
 
 func TestMissingAtStartIsNotFoundAndWarns(t *testing.T) {
-	src := NewDockerConfigSource(filepath.Join(t.TempDir(), "later.json"))
+	src := NewDockerConfigSource(filepath.Join(t.TempDir(), "later.json"), 0)
 	ctx, logs := capturedLog(t)
 	if got := lookupUser(t, ctx, src); got != "" {
 		t.Fatalf("got %q from a missing file", got)
@@ -116,7 +116,7 @@ func TestSecretFileModeWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, logs := capturedLog(t)
-	lookupUser(t, ctx, NewDockerConfigSource(path))
+	lookupUser(t, ctx, NewDockerConfigSource(path, 0))
 	if !strings.Contains(logs.String(), "readable by group or others") {
 		t.Errorf("no warning for a 0644 secret file; log:\n%s", logs)
 	}

@@ -55,20 +55,45 @@ func (p Pattern) String() string { return p.text }
 // Match reports whether host (with its port, if any) and the repository path
 // (without the host, e.g. "library/pause") match the pattern.
 func (p Pattern) Match(host, repoPath string) bool {
-	h, port := splitHostPort(host)
-	if port != p.port {
+	return p.match(splitTarget(host), repoPath)
+}
+
+// target is a host split once for matching against many patterns.
+type target struct {
+	host   string // lower case, without port
+	port   string
+	labels int
+}
+
+func splitTarget(hostport string) target {
+	h, port := splitHostPort(hostport)
+	if strings.ContainsFunc(h, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		h = strings.ToLower(h)
+	}
+	return target{host: h, port: port, labels: strings.Count(h, ".") + 1}
+}
+
+func (p Pattern) match(t target, repoPath string) bool {
+	if t.port != p.port || t.labels != len(p.labels) || !strings.HasPrefix(repoPath, p.path) {
 		return false
 	}
-	labels := strings.Split(strings.ToLower(h), ".")
-	if len(labels) != len(p.labels) {
-		return false
-	}
+	rest := t.host
 	for i, glob := range p.labels {
-		if ok, _ := filepath.Match(glob, labels[i]); !ok {
+		label := rest
+		if i < len(p.labels)-1 {
+			label, rest, _ = strings.Cut(rest, ".")
+		}
+		if !strings.ContainsAny(glob, `*?[\`) {
+			if glob != label {
+				return false
+			}
+			continue
+		}
+		if ok, _ := filepath.Match(glob, label); !ok {
 			return false
 		}
 	}
-	return strings.HasPrefix(repoPath, p.path)
+	return true
 }
 
 // Patterns matches when any of its patterns does.
@@ -89,8 +114,9 @@ func ParsePatterns(ss []string) (Patterns, error) {
 
 // Match reports whether any pattern matches host and repoPath.
 func (ps Patterns) Match(host, repoPath string) bool {
+	t := splitTarget(host)
 	for _, p := range ps {
-		if p.Match(host, repoPath) {
+		if p.match(t, repoPath) {
 			return true
 		}
 	}

@@ -7,12 +7,36 @@ import (
 )
 
 // RepoPath returns the repository path of Ref without its host, such as
-// "library/pause", or "" when Ref does not parse.
+// "library/pause", or "" when Ref has none. It runs on every lookup, so it
+// cuts the string rather than parse and validate the reference: Ref comes
+// from containerd, which has parsed it already.
 func (r Request) RepoPath() string {
+	ref, _, _ := strings.Cut(r.Ref, "@") // drop a digest
+	_, path, ok := strings.Cut(ref, "/")
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndexByte(path, ':'); i >= 0 && !strings.Contains(path[i:], "/") {
+		path = path[:i] // drop a tag
+	}
+	return path
+}
+
+// ImageAt returns Ref with its registry host replaced by host, the image as
+// the contacted host (a mirror, say) serves it; "" when Ref does not parse.
+func (r Request) ImageAt(host string) string {
 	spec, err := reference.Parse(r.Ref)
 	if err != nil {
 		return ""
 	}
 	_, path, _ := strings.Cut(spec.Locator, "/")
-	return path
+	image := host + "/" + path
+	switch {
+	case spec.Object == "":
+		return image
+	case strings.HasPrefix(spec.Object, "@"):
+		return image + spec.Object
+	default:
+		return image + ":" + spec.Object
+	}
 }

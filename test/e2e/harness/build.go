@@ -24,6 +24,10 @@ type Binaries struct {
 	StockContainerd string
 	// Registry is the distribution registry.
 	Registry string
+	// CredHelper is the test docker credential helper (test/programs/credhelper).
+	CredHelper string
+	// CredProvider is the test kubelet credential provider (test/programs/credprovider).
+	CredProvider string
 }
 
 // Build builds the binaries into repoRoot/bin (the registry into
@@ -34,6 +38,8 @@ func Build(ctx context.Context, repoRoot string) (Binaries, error) {
 		Containerd:      filepath.Join(bin, "containerd"),
 		StockContainerd: filepath.Join(bin, "containerd-stock"),
 		Registry:        filepath.Join(bin, "tools", "registry"),
+		CredHelper:      filepath.Join(bin, "test", "docker-credential-nodecredtest"),
+		CredProvider:    filepath.Join(bin, "test", "credprovider"),
 	}
 	steps := []struct {
 		args []string
@@ -42,6 +48,8 @@ func Build(ctx context.Context, repoRoot string) (Binaries, error) {
 		{args: []string{"build", "-o", b.Containerd, "./cmd/containerd"}},
 		{args: []string{"build", "-o", b.StockContainerd, "github.com/containerd/containerd/v2/cmd/containerd"}},
 		{args: []string{"install", RegistryModule}, env: []string{"GOBIN=" + filepath.Dir(b.Registry)}},
+		{args: []string{"build", "-o", b.CredHelper, "./test/programs/credhelper"}},
+		{args: []string{"build", "-o", b.CredProvider, "./test/programs/credprovider"}},
 	}
 	for _, s := range steps {
 		if s.args[0] == "install" {

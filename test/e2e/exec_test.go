@@ -1,0 +1,173 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nodecred/nodecred/test/e2e/harness"
+)
+
+// installHelper copies the test credential helper into its own directory
+// as docker-credential-NAME with creds (server URL to "user:secret") and
+// returns the directory and the helper's path.
+func installHelper(t *testing.T, name string, creds map[string]string) (dir, program string) {
+	t.Helper()
+	dir = t.TempDir()
+	program = filepath.Join(dir, "docker-credential-"+name)
+	b, err := os.ReadFile(bins.CredHelper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(program, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{"creds": creds, "count_file": filepath.Join(dir, "count")})
+	if err := os.WriteFile(program+".json", cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, program
+}
+
+// installProvider puts the test provider in a bin_dir and writes a
+// CredentialProviderConfig for it, returning the config path, the bin_dir
+// and the provider's count file.
+func installProvider(t *testing.T, matchImage string, env map[string]string) (config, binDir, countFile string) {
+	t.Helper()
+	binDir = t.TempDir()
+	b, err := os.ReadFile(bins.CredProvider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(binDir, "test-provider"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	countFile = filepath.Join(t.TempDir(), "count")
+	env["PROVIDER_COUNT_FILE"] = countFile
+	var envYAML strings.Builder
+	for k, v := range env {
+		fmt.Fprintf(&envYAML, "      - name: %s\n        value: %q\n", k, v)
+	}
+	cfg := fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1
+kind: CredentialProviderConfig
+providers:
+  - name: test-provider
+    matchImages: [%q]
+    defaultCacheDuration: 10m
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+    env:
+%s`, matchImage, envYAML.String())
+	config = writeFile(t, t.TempDir(), "credential-provider.yaml", cfg)
+	return config, binDir, countFile
+}
+
+func kubeletSource(config, binDir string) string {
+	return fmt.Sprintf("type = \"kubelet\"\nconfig = %q\nbin_dir = %q", config, binDir)
+}
+
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(b))
+}
+
+func TestSandboxImageFromKubeletProvider(t *testing.T) {
+	s := newSandboxSetup(t)
+	config, binDir, count := installProvider(t, s.reg.Host, map[string]string{"PROVIDER_USER": s.reg.user, "PROVIDER_PASSWORD": s.reg.password})
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir:     s.hostsDir,
+		SandboxImage: s.image,
+		Nodecred:     nodecredSection("", kubeletSource(config, binDir)),
+	})
+	err := runSandbox(t, c, "provider-sandbox")
+	if err != nil && isAuthError(err) {
+		t.Fatalf("sandbox image pull refused: %v", err)
+	}
+	if !imagePresent(t, c, s.image) {
+		t.Fatalf("sandbox image not pulled; RunPodSandbox: %v", err)
+	}
+	if got := lines(t, count); len(got) != 1 || got[0] != s.image {
+		t.Fatalf("provider was asked %v, want once about %s", got, s.image)
+	}
+}
+
+func TestConcurrentCRIPullsRunProviderOnce(t *testing.T) {
+	const n = 10
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("app/web:%d", i)
+	}
+	reg := startRegistry(t, "node", tags...)
+	hostsDir := t.TempDir()
+	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	config, binDir, count := installProvider(t, reg.Host, map[string]string{
+		"PROVIDER_USER": reg.user, "PROVIDER_PASSWORD": reg.password,
+		"PROVIDER_CACHE_KEY_TYPE": "Registry", "PROVIDER_SLEEP": "300ms",
+	})
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("", kubeletSource(config, binDir)),
+	})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, tag := range tags {
+		wg.Go(func() { errs[i] = criPull(c, reg.Host+"/"+tag, nil) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("pull %s: %v", tags[i], err)
+		}
+	}
+	if got := lines(t, count); len(got) != 1 {
+		t.Fatalf("%d concurrent pulls ran the provider %d times (%v), want 1", n, len(got), got)
+	}
+}
+
+func TestCredHelpersEntryServesPull(t *testing.T) {
+	reg := startRegistry(t, "node", "app/web:1")
+	hostsDir := t.TempDir()
+	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	helperDir, _ := installHelper(t, "e2etest", map[string]string{reg.Host: reg.user + ":" + reg.password})
+	auth := writeFile(t, t.TempDir(), "config.json", fmt.Sprintf(`{"credHelpers": {%q: "e2etest"}}`, reg.Host))
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("", dockerconfigSource(auth)),
+		Env:      []string{"PATH=" + helperDir + ":" + os.Getenv("PATH")},
+	})
+	if err := criPull(c, reg.Host+"/app/web:1", nil); err != nil {
+		t.Fatalf("pull with a credHelpers entry: %v", err)
+	}
+	if got := lines(t, filepath.Join(helperDir, "count")); len(got) == 0 {
+		t.Fatalf("the helper never ran")
+	}
+}
+
+func TestHelperSourceServesPull(t *testing.T) {
+	reg := startRegistry(t, "node", "app/web:1")
+	hostsDir := t.TempDir()
+	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	_, program := installHelper(t, "abs", map[string]string{reg.Host: reg.user + ":" + reg.password})
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("", fmt.Sprintf("type = \"helper\"\nhelper = %q\nhosts = [%q]\ntimeout = \"5s\"", program, reg.Host)),
+	})
+	cl := client(t, c)
+	ref := reg.Host + "/app/web:1"
+	if err := transferPull(cl, "default", ref, ociRegistry(t, ref, hostsDir)); err != nil {
+		t.Fatalf("transfer pull with a helper source: %v", err)
+	}
+}

@@ -1,0 +1,91 @@
+// Command credprovider is a kubelet credential provider plugin for
+// nodecred's tests. It speaks credentialprovider.kubelet.k8s.io/v1 with the
+// kubelet's published types and takes its behaviour from the environment,
+// which a CredentialProviderConfig sets per provider:
+//
+//	PROVIDER_USER, PROVIDER_PASSWORD  the credential it returns
+//	PROVIDER_AUTH_KEY                 the auth key; default: the image's registry host
+//	PROVIDER_CACHE_KEY_TYPE           Image, Registry (default) or Global
+//	PROVIDER_CACHE_DURATION           e.g. "10m"; unset: no cacheDuration
+//	PROVIDER_COUNT_FILE               one line (the image) per run is appended here
+//	PROVIDER_SLEEP                    sleep this long before answering
+//	PROVIDER_MODE                     "", "fail", "hang", "big", "garbage" or "wrong-kind"
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	v1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
+)
+
+func main() {
+	in, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fail(err)
+	}
+	var req v1.CredentialProviderRequest
+	if err := json.Unmarshal(in, &req); err != nil {
+		fail(err)
+	}
+	if req.APIVersion != "credentialprovider.kubelet.k8s.io/v1" || req.Kind != "CredentialProviderRequest" {
+		fail(fmt.Errorf("unexpected request %s %s", req.APIVersion, req.Kind))
+	}
+	if f := os.Getenv("PROVIDER_COUNT_FILE"); f != "" {
+		out, err := os.OpenFile(f, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Fprintln(out, req.Image)
+		out.Close()
+	}
+	if d, err := time.ParseDuration(os.Getenv("PROVIDER_SLEEP")); err == nil {
+		time.Sleep(d)
+	}
+	switch os.Getenv("PROVIDER_MODE") {
+	case "fail":
+		fmt.Fprintln(os.Stderr, "provider failed")
+		os.Exit(2)
+	case "hang":
+		time.Sleep(time.Hour)
+	case "big":
+		fmt.Print(strings.Repeat(" ", 2<<20))
+		return
+	case "garbage":
+		fmt.Print(`{"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "auth": {"x": {"password": ` + os.Getenv("PROVIDER_PASSWORD"))
+		return
+	}
+	key := os.Getenv("PROVIDER_AUTH_KEY")
+	if key == "" {
+		key, _, _ = strings.Cut(req.Image, "/")
+	}
+	resp := v1.CredentialProviderResponse{
+		TypeMeta:     metav1.TypeMeta{APIVersion: "credentialprovider.kubelet.k8s.io/v1", Kind: "CredentialProviderResponse"},
+		CacheKeyType: v1.RegistryPluginCacheKeyType,
+		Auth: map[string]v1.AuthConfig{
+			key: {Username: os.Getenv("PROVIDER_USER"), Password: os.Getenv("PROVIDER_PASSWORD")},
+		},
+	}
+	if os.Getenv("PROVIDER_MODE") == "wrong-kind" {
+		resp.Kind = "Something"
+	}
+	if t := os.Getenv("PROVIDER_CACHE_KEY_TYPE"); t != "" {
+		resp.CacheKeyType = v1.PluginCacheKeyType(t)
+	}
+	if d, err := time.ParseDuration(os.Getenv("PROVIDER_CACHE_DURATION")); err == nil {
+		resp.CacheDuration = &metav1.Duration{Duration: d}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(resp); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
