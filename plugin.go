@@ -25,17 +25,6 @@ const (
 	PluginID = "nodecred"
 )
 
-// config is the [plugins."io.containerd.credentials.v1.nodecred"] section.
-type config struct {
-	// Namespaces are the containerd namespaces that may use node
-	// credentials; empty means all.
-	Namespaces []string `toml:"namespaces"`
-	// Push lends node credentials to pushes too.
-	Push bool `toml:"push"`
-	// Sources are asked in order; the first that has a credential wins.
-	Sources []credentials.SourceConfig `toml:"sources"`
-}
-
 // instance is the plugin's instance: the node's one credential source and
 // who may use it.
 type instance struct {
@@ -47,7 +36,7 @@ func init() {
 	registry.Register(&plugin.Registration{
 		Type:   CredentialsPlugin,
 		ID:     PluginID,
-		Config: &config{},
+		Config: defaultConfig(),
 		InitFn: func(ic *plugin.InitContext) (any, error) {
 			// Registering readiness makes containerd refuse to start when
 			// this plugin fails: a config mistake must not leave the node
@@ -56,7 +45,10 @@ func init() {
 			if ic.RegisterReadiness != nil {
 				ready = ic.RegisterReadiness()
 			}
-			cfg := ic.Config.(*config)
+			cfg, err := parseConfig(*ic.Config.(*rawConfig))
+			if err != nil {
+				return nil, err
+			}
 			chain, err := credentials.Build(cfg.Sources)
 			if err != nil {
 				return nil, err // containerd names the plugin

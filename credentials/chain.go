@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/metrics"
 )
 
 // Named is a Source with the name it is logged under.
@@ -26,6 +28,7 @@ func (c Chain) Get(ctx context.Context, req Request) (Credential, error) {
 	for _, s := range c {
 		cred, err := s.Get(ctx, req)
 		if err != nil {
+			metrics.Lookup(s.Name, "error")
 			log.G(ctx).WithFields(log.Fields{
 				"source": s.Name,
 				"host":   req.Host,
@@ -33,9 +36,11 @@ func (c Chain) Get(ctx context.Context, req Request) (Credential, error) {
 			continue
 		}
 		if !cred.IsZero() {
+			metrics.Lookup(s.Name, "hit")
 			cred.Source = s.Name
 			return cred, nil
 		}
+		metrics.Lookup(s.Name, "miss")
 	}
 	return Credential{}, ctx.Err()
 }

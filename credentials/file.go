@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/metrics"
 )
 
 // reloadingFile keeps the parsed contents of a file and re-reads it when the
@@ -64,15 +66,18 @@ func (f *reloadingFile[T]) Load(ctx context.Context) (T, bool) {
 	}
 	data, err := os.ReadFile(f.path)
 	if err != nil {
+		metrics.Reload(f.path, false)
 		logger.WithError(err).Warn("nodecred: cannot read credential file, keeping the last good contents")
 		return f.value, f.loaded
 	}
 	v, err := f.parse(data)
 	if err != nil {
+		metrics.Reload(f.path, false)
 		// Parse errors are built not to carry file contents.
 		logger.WithError(err).Warn("nodecred: cannot parse credential file, keeping the last good contents")
 		return f.value, f.loaded
 	}
+	metrics.Reload(f.path, true)
 	f.value, f.loaded = v, true
 	logger.Debug("nodecred: loaded credential file")
 	return f.value, true

@@ -16,6 +16,8 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/nodecred/nodecred/metrics"
 )
 
 const (
@@ -68,8 +70,10 @@ func (h *helperClient) get(ctx context.Context, host string) Credential {
 		serverURL = dockerHubServerURL
 	}
 	if a, ok := h.cache.Get(serverURL); ok {
+		metrics.Cache("helper", h.program, true)
 		return a.cred
 	}
+	metrics.Cache("helper", h.program, false)
 	v, _, _ := h.group.Do(serverURL, func() (any, error) {
 		// Detached from the first caller: others share this run, which its
 		// own timeout bounds.
@@ -86,10 +90,12 @@ func (h *helperClient) get(ctx context.Context, host string) Credential {
 
 func (h *helperClient) exec(ctx context.Context, serverURL string) helperAnswer {
 	p := &helperProgram{ctx: ctx, h: h}
+	start := time.Now()
 	resp, err := client.Get(func(args ...string) client.Program {
 		p.args = args
 		return p
 	}, serverURL)
+	metrics.Exec("helper", h.program, err == nil || helpercreds.IsErrCredentialsNotFound(err), time.Since(start))
 	switch {
 	case err == nil:
 		c := Credential{Username: resp.Username, Password: Secret(resp.Secret)}

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sync/singleflight"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
+
+	"github.com/nodecred/nodecred/metrics"
 )
 
 const providerAPIVersion = "credentialprovider.kubelet.k8s.io/v1"
@@ -51,9 +53,11 @@ type providerAuth struct {
 func (p *provider) get(ctx context.Context, image, host, path string) Credential {
 	for _, key := range []string{"image:" + image, "registry:" + host, "global"} {
 		if a, ok := p.cache.Get(key); ok {
+			metrics.Cache("provider", p.name, true)
 			return a.lookup(host, path)
 		}
 	}
+	metrics.Cache("provider", p.name, false)
 	a := p.flight(ctx, "registry:"+host, image, host)
 	if a.keyType == providerapi.ImagePluginCacheKeyType && a.image != image {
 		// That answer was for another image of this registry.
@@ -99,16 +103,19 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 		logProviderFailure(ctx, p, err, nil)
 		return &providerAnswer{failed: true}
 	}
+	start := time.Now()
 	out, stderr, err := p.run.Run(ctx, command{
 		Path: p.path, Args: p.args, Env: execEnv(p.env...), Stdin: req, Timeout: p.timeout,
 	})
 	if err == nil {
 		var a *providerAnswer
 		if a, err = parseProviderResponse(out, p.apiVersion); err == nil {
+			metrics.Exec("provider", p.name, true, time.Since(start))
 			a.image = image
 			return a
 		}
 	}
+	metrics.Exec("provider", p.name, false, time.Since(start))
 	logProviderFailure(ctx, p, err, stderr)
 	return &providerAnswer{failed: true}
 }

@@ -75,9 +75,13 @@ func startRegistry(t *testing.T, user string, refs ...string) testRegistry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tags := map[string][]string{}
 	for _, ref := range refs {
 		repo, tag, _ := strings.Cut(ref, ":")
-		if err := img.Push(r.Host, repo, tag, user, password); err != nil {
+		tags[repo] = append(tags[repo], tag)
+	}
+	for repo, ts := range tags {
+		if err := img.PushTags(r.Host, repo, ts, user, password); err != nil {
 			t.Fatal(err)
 		}
 	}

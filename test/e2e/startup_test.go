@@ -12,12 +12,17 @@ import (
 
 func TestConfigMistakesStopContainerd(t *testing.T) {
 	tests := []struct {
-		name, source, want string
+		name, top, source, want string
 	}{
-		{"unknown type", `type = "vault"`, `sources[0].type: unknown source type \"vault\"`},
-		{"missing path", `type = "dockerconfig"`, `sources[0].path: required`},
-		{"relative path", "type = \"dockerconfig\"\npath = \"auth.json\"", `sources[0].path: \"auth.json\" is not an absolute path`},
-		{"static without username", "type = \"static\"\nhosts = [\"r.io\"]\npassword_file = \"/pw\"", `sources[0].username: required`},
+		{"unknown top-level key", "namespace = [\"k8s.io\"]\n", dockerconfigSource("/etc/containerd/auth.json"), `unknown key \"namespace\"`},
+		{"unknown type", "", `type = "vault"`, `sources[0].type: unknown source type \"vault\"`},
+		{"missing path", "", `type = "dockerconfig"`, `sources[0].path: required`},
+		{"relative path", "", "type = \"dockerconfig\"\npath = \"auth.json\"", `sources[0].path: \"auth.json\" is not an absolute path`},
+		{"static without username", "", "type = \"static\"\nhosts = [\"r.io\"]\npassword_file = \"/pw\"", `sources[0].username: required`},
+		{"unknown source key", "", "type = \"static\"\nhosts = [\"r.io\"]\nusername = \"u\"\npasword_file = \"/pw\"", `sources[0]: unknown key \"pasword_file\"`},
+		{"bad duration", "", "type = \"helper\"\nhelper = \"/bin/true\"\ntimeout = \"10 seconds\"", `sources[0].timeout: \"10 seconds\" is not a positive duration`},
+		{"helper not found", "", "type = \"helper\"\nhelper = \"no-such-helper\"", `docker-credential-no-such-helper not found in PATH`},
+		{"kubelet relative bin_dir", "", "type = \"kubelet\"\nconfig = \"/etc/cp.yaml\"\nbin_dir = \"bin\"", `sources[0].bin_dir: \"bin\" is not an absolute path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -27,7 +32,7 @@ func TestConfigMistakesStopContainerd(t *testing.T) {
 			}
 			defer os.RemoveAll(dir)
 			err, out := harness.RunContainerd(context.Background(), bins.Containerd, dir, harness.ContainerdConfig{
-				Nodecred: nodecredSection("", tt.source),
+				Nodecred: nodecredSection(tt.top, tt.source),
 			}, 60*time.Second)
 			if err == nil {
 				t.Fatalf("containerd exited cleanly with a bad config")

@@ -29,6 +29,8 @@ type ContainerdConfig struct {
 	LogLevel string
 	// Env is added to containerd's environment.
 	Env []string
+	// MetricsAddress, when set, serves containerd's metrics there.
+	MetricsAddress string
 }
 
 // Containerd is a running containerd with its state under one directory.
@@ -68,6 +70,9 @@ state = %q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), filepath.Join(dir, "c.sock"),
 		filepath.Join(dir, "c.sock.ttrpc"), level, filepath.Join(dir, "cni"), filepath.Join(dir, "cni"),
 		c.SandboxImage, c.HostsDir)
+	if c.MetricsAddress != "" {
+		fmt.Fprintf(&b, "[metrics]\n  address = %q\n", c.MetricsAddress)
+	}
 	b.WriteString(c.Nodecred)
 	return b.String()
 }
@@ -168,6 +173,15 @@ func RunContainerd(ctx context.Context, bin, dir string, cfg ContainerdConfig, t
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	return err, string(out)
+}
+
+// FreeAddress returns a loopback address with a port free right now.
+func FreeAddress() (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port), nil
 }
 
 // HostNetworkSandbox is a pod sandbox config that needs no CNI, so that

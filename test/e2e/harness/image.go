@@ -94,6 +94,11 @@ func layer(name string, size int) (tarball, gz []byte, err error) {
 // Push uploads img to host/repo:tag over plain HTTP with basic auth, using
 // the OCI distribution API.
 func (img *Image) Push(host, repo, tag, user, password string) error {
+	return img.PushTags(host, repo, []string{tag}, user, password)
+}
+
+// PushTags uploads img's blobs once and tags its manifest with each tag.
+func (img *Image) PushTags(host, repo string, tags []string, user, password string) error {
 	base := "http://" + host + "/v2/" + repo
 	for d, blob := range img.blobs {
 		resp, err := do(http.MethodPost, base+"/blobs/uploads/", nil, user, password, "")
@@ -121,12 +126,14 @@ func (img *Image) Push(host, repo, tag, user, password string) error {
 			return fmt.Errorf("upload blob to %s: %s", host, resp.Status)
 		}
 	}
-	resp, err := do(http.MethodPut, base+"/manifests/"+tag, img.Manifest, user, password, ocispec.MediaTypeImageManifest)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("push manifest to %s: %s", host, resp.Status)
+	for _, tag := range tags {
+		resp, err := do(http.MethodPut, base+"/manifests/"+tag, img.Manifest, user, password, ocispec.MediaTypeImageManifest)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("push manifest to %s: %s", host, resp.Status)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,109 @@
+package nodecred
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/containerd/containerd/v2/pkg/identifiers"
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nodecred/nodecred/credentials"
+)
+
+// config is the [plugins."io.containerd.credentials.v1.nodecred"] section.
+type config struct {
+	// Namespaces are the containerd namespaces that may use node
+	// credentials; empty means all.
+	Namespaces []string `toml:"namespaces"`
+	// Push lends node credentials to pushes too.
+	Push bool `toml:"push"`
+	// Sources are asked in order; the first that has a credential wins.
+	Sources []credentials.SourceConfig `toml:"sources"`
+}
+
+// rawConfig is the section as containerd decoded it, every key kept:
+// containerd only warns about unknown keys and drops them, and a mistyped
+// key in a credentials config (`pasword_file`) must stop the node instead.
+type rawConfig map[string]any
+
+// defaultConfig is what `containerd config default` shows.
+func defaultConfig() *rawConfig {
+	return &rawConfig{"namespaces": []string{}, "push": false}
+}
+
+// parseConfig decodes raw strictly. Errors name the key and, where it is
+// safe, the value; an unknown key's value is not shown, since a misspelled
+// password key would carry a password.
+func parseConfig(raw rawConfig) (config, error) {
+	var cfg config
+	for _, k := range sortedKeys(raw) {
+		switch k {
+		case "namespaces", "push", "sources":
+		default:
+			return config{}, fmt.Errorf("unknown key %q (%T value not shown)", k, raw[k])
+		}
+	}
+	top := rawConfig{}
+	for _, k := range []string{"namespaces", "push"} {
+		if v, ok := raw[k]; ok {
+			top[k] = v
+		}
+	}
+	if err := strictDecode(top, &cfg); err != nil {
+		return config{}, err
+	}
+	for _, ns := range cfg.Namespaces {
+		if err := identifiers.Validate(ns); err != nil {
+			return config{}, fmt.Errorf("namespaces: %q is not a valid containerd namespace", ns)
+		}
+	}
+	if v, ok := raw["sources"]; ok {
+		list, ok := v.([]any)
+		if !ok {
+			return config{}, fmt.Errorf("sources: want an array of tables ([[...sources]]), got %T", v)
+		}
+		for i, item := range list {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return config{}, fmt.Errorf("sources[%d]: want a table, got %T", i, item)
+			}
+			var sc credentials.SourceConfig
+			if err := strictDecode(m, &sc); err != nil {
+				return config{}, fmt.Errorf("sources[%d]: %w", i, err)
+			}
+			cfg.Sources = append(cfg.Sources, sc)
+		}
+	}
+	return cfg, nil
+}
+
+// strictDecode decodes m into out, refusing keys out does not have.
+func strictDecode(m map[string]any, out any) error {
+	b, err := toml.Marshal(m)
+	if err != nil {
+		return err
+	}
+	err = toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(out)
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		return fmt.Errorf("unknown key %q (value not shown)", strings.Join(strict.Errors[0].Key(), "."))
+	}
+	var decode *toml.DecodeError
+	if errors.As(err, &decode) {
+		// go-toml's message names the expected type and field, not the value.
+		return fmt.Errorf("%s: %s", strings.Join(decode.Key(), "."), decode.Error())
+	}
+	return err
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,65 @@
+package nodecred
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// section decodes TOML as containerd hands the plugin its section.
+func section(t *testing.T, text string) rawConfig {
+	t.Helper()
+	raw := rawConfig{}
+	if err := toml.NewDecoder(bytes.NewReader([]byte(text))).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestParseConfig(t *testing.T) {
+	cfg, err := parseConfig(section(t, `
+namespaces = ["k8s.io"]
+push = true
+[[sources]]
+  type = "dockerconfig"
+  path = "/etc/containerd/auth.json"
+[[sources]]
+  type = "static"
+  hosts = ["r.io"]
+  username = "robot"
+  password_file = "/etc/containerd/secrets/r.io"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Namespaces) != 1 || !cfg.Push || len(cfg.Sources) != 2 || cfg.Sources[1].PasswordFile != "/etc/containerd/secrets/r.io" {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if cfg, err := parseConfig(*defaultConfig()); err != nil || len(cfg.Sources) != 0 {
+		t.Fatalf("default config: %+v, %v", cfg, err)
+	}
+}
+
+func TestParseConfigErrorsNameTheKey(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"unknown top-level key", `namespace = ["k8s.io"]`, `unknown key "namespace"`},
+		{"unknown source key", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\n[[sources]]\ntype = \"static\"\npasword = \"hunter2-typo\"", `sources[1]: unknown key "pasword"`},
+		{"wrong type", `push = "yes"`, `push`},
+		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts`},
+		{"sources not tables", `sources = ["dockerconfig"]`, `sources[0]: want a table`},
+		{"bad namespace", `namespaces = ["k8s.io", "Not Valid!"]`, `namespaces: "Not Valid!" is not a valid containerd namespace`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(section(t, tt.text))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2-typo") {
+				t.Fatalf("error shows the value of an unknown key: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,31 @@
+package metrics
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	gometrics "github.com/docker/go-metrics"
+)
+
+func TestMetricsAreExposed(t *testing.T) {
+	Lookup("static:r.io", "hit")
+	Exec("helper", "/usr/bin/docker-credential-x", false, 20*time.Millisecond)
+	Cache("provider", "ecr-credential-provider", true)
+	Reload("/etc/containerd/auth.json", false)
+
+	rec := httptest.NewRecorder()
+	gometrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`nodecred_lookups_total{result="hit",source="static:r.io"} 1`,
+		`nodecred_exec_seconds_count{kind="helper",program="/usr/bin/docker-credential-x",result="failed"} 1`,
+		`nodecred_cache_hits_total{kind="provider",program="ecr-credential-provider"} 1`,
+		`nodecred_reload_errors_total{path="/etc/containerd/auth.json"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

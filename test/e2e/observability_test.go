@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nodecred/nodecred/test/e2e/harness"
+)
+
+func TestMetricsOnContainerdEndpointAndDecisionLog(t *testing.T) {
+	reg := startRegistry(t, "node", "app/web:1")
+	hostsDir := t.TempDir()
+	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	addr, err := harness.FreeAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir:       hostsDir,
+		MetricsAddress: addr,
+		Nodecred:       nodecredSection("", dockerconfigSource(auth)),
+	})
+	ref := reg.Host + "/app/web:1"
+	if err := criPull(c, ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/v1/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(body)
+	for _, want := range []string{
+		fmt.Sprintf(`nodecred_lookups_total{result="hit",source="dockerconfig:%s"}`, auth),
+		fmt.Sprintf(`nodecred_reloads_total{path=%q} 1`, auth),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics endpoint lacks %s", want)
+		}
+	}
+	secrets.Lock()
+	leaks := harness.Leaks(metrics, secrets.forms)
+	secrets.Unlock()
+	if len(leaks) > 0 {
+		t.Errorf("metrics carry %d secret form(s)", len(leaks))
+	}
+	var decision string
+	for _, line := range strings.Split(c.Log(), "\n") {
+		if strings.Contains(line, "nodecred: credential decision") {
+			decision = line
+			break
+		}
+	}
+	for _, want := range []string{"host=\"" + reg.Host + "\"", "ref=\"" + ref + "\"", "namespace=k8s.io", "source=\"dockerconfig:" + auth + "\"", "kind=basic", "level=debug"} {
+		if !strings.Contains(decision, want) {
+			t.Errorf("decision log line %q lacks %s", decision, want)
+		}
+	}
+}
+
+func TestLoadConcurrentCRIPulls(t *testing.T) {
+	const n = 100
+	refs := make([]string, n)
+	for i := range refs {
+		refs[i] = fmt.Sprintf("load/app:%d", i)
+	}
+	reg := startRegistry(t, "node", refs...)
+	hostsDir := t.TempDir()
+	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("", dockerconfigSource(auth)),
+	})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		failures []string
+	)
+	for _, ref := range refs {
+		wg.Go(func() {
+			if err := criPull(c, reg.Host+"/"+ref, nil); err != nil {
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("%s: %v", ref, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d concurrent pulls failed; first: %s", len(failures), n, failures[0])
+	}
+	for _, ref := range refs {
+		if !imagePresent(t, c, reg.Host+"/"+ref) {
+			t.Fatalf("%s missing after the load", ref)
+		}
+	}
+}
