@@ -47,7 +47,7 @@ fuzz:
 
 ## bench: Go benchmarks of credential lookups, caches and exec deduplication
 bench:
-	$(GO) test -run '^$$' -bench 'Lookup1|Lookup10k|FileLookup|CacheHit' -benchmem -benchtime 20000x ./credentials/
+	$(GO) test -run '^$$' -bench 'Lookup1|Lookup10k|FileLookup|CacheHit|ReloadCheck' -benchmem -benchtime 20000x ./credentials/
 	$(GO) test -run '^$$' -bench 'Heap' -benchtime 5x ./credentials/
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 

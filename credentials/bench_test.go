@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -190,4 +191,26 @@ func benchProviders(b *testing.B, env map[string]string) []*provider {
 		b.Fatal(err)
 	}
 	return newProviders(cfg, binDir, 10*time.Second, execRunner{}, nil)
+}
+
+// BenchmarkReloadCheck compares the two ways to notice a changed file: a
+// stat on every lookup (what nodecred does) against what a file watcher's
+// lookup would cost, an atomic load of the last parse. The difference is
+// the price of the stat.
+func BenchmarkReloadCheck(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "auth.json")
+	if err := os.WriteFile(path, []byte(`{"auths": {"r.io": {"auth": "dTpw"}}}`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("stat-per-lookup", func(b *testing.B) {
+		f := newReloadingFile(path, false, ParseDockerConfig)
+		measure(b, func() { f.Load(ctx) })
+	})
+	b.Run("watcher-atomic-load", func(b *testing.B) {
+		var p atomic.Pointer[DockerConfig]
+		cfg, _ := ParseDockerConfig([]byte(`{"auths": {"r.io": {"auth": "dTpw"}}}`))
+		p.Store(&cfg)
+		measure(b, func() { _ = p.Load() })
+	})
 }
