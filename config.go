@@ -43,7 +43,7 @@ func parseConfig(raw rawConfig) (config, error) {
 		switch k {
 		case "namespaces", "push", "sources":
 		default:
-			return config{}, fmt.Errorf("unknown key %q (%T value not shown)", k, raw[k])
+			return config{}, fmt.Errorf("unknown key %q (value not shown)", k)
 		}
 	}
 	top := rawConfig{}
