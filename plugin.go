@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
 
+	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/transfer"
 )
@@ -24,6 +25,15 @@ const (
 	// [plugins."io.containerd.credentials.v1.nodecred"].
 	PluginID = "nodecred"
 )
+
+// rawConfig receives the section with every key, for config.Parse to
+// check strictly.
+type rawConfig map[string]any
+
+func defaultConfig() *rawConfig {
+	c := rawConfig(config.Default())
+	return &c
+}
 
 // instance is the plugin's instance: the node's one credential source and
 // who may use it.
@@ -45,7 +55,7 @@ func init() {
 			if ic.RegisterReadiness != nil {
 				ready = ic.RegisterReadiness()
 			}
-			cfg, err := parseConfig(*ic.Config.(*rawConfig))
+			cfg, err := config.Parse(*ic.Config.(*rawConfig))
 			if err != nil {
 				return nil, err
 			}

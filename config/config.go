@@ -1,4 +1,6 @@
-package nodecred
+// Package config parses nodecred's section of containerd's config.toml,
+// strictly: the plugin and the CLI read it through here alike.
+package config
 
 import (
 	"bytes"
@@ -13,8 +15,11 @@ import (
 	"github.com/nodecred/nodecred/credentials"
 )
 
-// config is the [plugins."io.containerd.credentials.v1.nodecred"] section.
-type config struct {
+// Section is the name of nodecred's section in containerd's config.
+const Section = "io.containerd.credentials.v1.nodecred"
+
+// Config is the [plugins."io.containerd.credentials.v1.nodecred"] section.
+type Config struct {
 	// Namespaces are the containerd namespaces that may use node
 	// credentials; empty means all.
 	Namespaces []string `toml:"namespaces"`
@@ -24,55 +29,54 @@ type config struct {
 	Sources []credentials.SourceConfig `toml:"sources"`
 }
 
-// rawConfig is the section as containerd decoded it, every key kept:
-// containerd only warns about unknown keys and drops them, and a mistyped
-// key in a credentials config (`pasword_file`) must stop the node instead.
-type rawConfig map[string]any
-
-// defaultConfig is what `containerd config default` shows.
-func defaultConfig() *rawConfig {
-	return &rawConfig{"namespaces": []string{}, "push": false}
+// Default is the section with its defaults, as `containerd config default`
+// shows it.
+func Default() map[string]any {
+	return map[string]any{"namespaces": []string{}, "push": false}
 }
 
-// parseConfig decodes raw strictly. Errors name the key and, where it is
-// safe, the value; an unknown key's value is not shown, since a misspelled
-// password key would carry a password.
-func parseConfig(raw rawConfig) (config, error) {
-	var cfg config
+// Parse decodes the section, given with every key as decoded from TOML,
+// strictly: containerd only warns about unknown keys and drops them, and a
+// mistyped key in a credentials config (`pasword_file`) must stop the node
+// instead. Errors name the key and, where it is safe, the value; an unknown
+// key's value is not shown, since a misspelled password key would carry a
+// password.
+func Parse(raw map[string]any) (Config, error) {
+	var cfg Config
 	for _, k := range sortedKeys(raw) {
 		switch k {
 		case "namespaces", "push", "sources":
 		default:
-			return config{}, fmt.Errorf("unknown key %q (value not shown)", k)
+			return Config{}, fmt.Errorf("unknown key %q (value not shown)", k)
 		}
 	}
-	top := rawConfig{}
+	top := map[string]any{}
 	for _, k := range []string{"namespaces", "push"} {
 		if v, ok := raw[k]; ok {
 			top[k] = v
 		}
 	}
 	if err := strictDecode(top, &cfg); err != nil {
-		return config{}, err
+		return Config{}, err
 	}
 	for _, ns := range cfg.Namespaces {
 		if err := identifiers.Validate(ns); err != nil {
-			return config{}, fmt.Errorf("namespaces: %q is not a valid containerd namespace", ns)
+			return Config{}, fmt.Errorf("namespaces: %q is not a valid containerd namespace", ns)
 		}
 	}
 	if v, ok := raw["sources"]; ok {
 		list, ok := v.([]any)
 		if !ok {
-			return config{}, fmt.Errorf("sources: want an array of tables ([[...sources]]), got %T", v)
+			return Config{}, fmt.Errorf("sources: want an array of tables ([[...sources]]), got %T", v)
 		}
 		for i, item := range list {
 			m, ok := item.(map[string]any)
 			if !ok {
-				return config{}, fmt.Errorf("sources[%d]: want a table, got %T", i, item)
+				return Config{}, fmt.Errorf("sources[%d]: want a table, got %T", i, item)
 			}
 			var sc credentials.SourceConfig
 			if err := strictDecode(m, &sc); err != nil {
-				return config{}, fmt.Errorf("sources[%d]: %w", i, err)
+				return Config{}, fmt.Errorf("sources[%d]: %w", i, err)
 			}
 			cfg.Sources = append(cfg.Sources, sc)
 		}

@@ -1,4 +1,4 @@
-package nodecred
+package config
 
 import (
 	"bytes"
@@ -9,9 +9,9 @@ import (
 )
 
 // section decodes TOML as containerd hands the plugin its section.
-func section(t *testing.T, text string) rawConfig {
+func section(t *testing.T, text string) map[string]any {
 	t.Helper()
-	raw := rawConfig{}
+	raw := map[string]any{}
 	if err := toml.NewDecoder(bytes.NewReader([]byte(text))).Decode(&raw); err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func section(t *testing.T, text string) rawConfig {
 }
 
 func TestParseConfig(t *testing.T) {
-	cfg, err := parseConfig(section(t, `
+	cfg, err := Parse(section(t, `
 namespaces = ["k8s.io"]
 push = true
 [[sources]]
@@ -37,7 +37,7 @@ push = true
 	if len(cfg.Namespaces) != 1 || !cfg.Push || len(cfg.Sources) != 2 || cfg.Sources[1].PasswordFile != "/etc/containerd/secrets/r.io" {
 		t.Fatalf("parsed %+v", cfg)
 	}
-	if cfg, err := parseConfig(*defaultConfig()); err != nil || len(cfg.Sources) != 0 {
+	if cfg, err := Parse(Default()); err != nil || len(cfg.Sources) != 0 {
 		t.Fatalf("default config: %+v, %v", cfg, err)
 	}
 }
@@ -53,7 +53,7 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseConfig(section(t, tt.text))
+			_, err := Parse(section(t, tt.text))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
