@@ -20,6 +20,8 @@ const RegistryModule = "github.com/distribution/distribution/v3/cmd/registry@v3.
 type Binaries struct {
 	// Containerd is containerd built from this module, with nodecred.
 	Containerd string
+	// Nodecred is the operator CLI.
+	Nodecred string
 	// StockContainerd is containerd of the same version without nodecred.
 	StockContainerd string
 	// Registry is the distribution registry.
@@ -36,6 +38,7 @@ func Build(ctx context.Context, repoRoot string) (Binaries, error) {
 	bin := filepath.Join(repoRoot, "bin")
 	b := Binaries{
 		Containerd:      filepath.Join(bin, "containerd"),
+		Nodecred:        filepath.Join(bin, "nodecred"),
 		StockContainerd: filepath.Join(bin, "containerd-stock"),
 		Registry:        filepath.Join(bin, "tools", "registry"),
 		CredHelper:      filepath.Join(bin, "test", "docker-credential-nodecredtest"),
@@ -46,6 +49,7 @@ func Build(ctx context.Context, repoRoot string) (Binaries, error) {
 		env  []string
 	}{
 		{args: []string{"build", "-o", b.Containerd, "./cmd/containerd"}},
+		{args: []string{"build", "-o", b.Nodecred, "./cmd/nodecred"}},
 		{args: []string{"build", "-o", b.StockContainerd, "github.com/containerd/containerd/v2/cmd/containerd"}},
 		{args: []string{"install", RegistryModule}, env: []string{"GOBIN=" + filepath.Dir(b.Registry)}},
 		{args: []string{"build", "-o", b.CredHelper, "./test/programs/credhelper"}},

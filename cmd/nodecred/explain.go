@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v3"
+)
+
+func explainCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "explain",
+		Usage:     "list the hosts a pull of REF would contact and which source has a credential for each",
+		ArgsUsage: "REF",
+		Flags:     planFlags,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			ref, err := refArg(cmd)
+			if err != nil {
+				return err
+			}
+			p, err := makePlan(ctx, planOptionsFrom(cmd), ref)
+			if err != nil {
+				return usageError{err}
+			}
+			if cmd.Bool("json") {
+				return writeJSON(cmd.Root().Writer, p)
+			}
+			return writeExplain(cmd.Root().Writer, p)
+		},
+	}
+}
+
+func writeExplain(w io.Writer, p *plan) error {
+	fmt.Fprintf(w, "%s (namespace %s, hosts dir %s)\n", p.Ref, p.Namespace, p.HostsDir)
+	if p.Scoped {
+		fmt.Fprintf(w, "namespace %s may not use node credentials (nodecred namespaces)\n", p.Namespace)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tROLE\tCAPABILITIES\tSOURCE\tCREDENTIAL")
+	for _, t := range p.Targets {
+		source := t.Source
+		if source == "" {
+			source = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Host, t.Role, strings.Join(t.Capabilities, ","), source, t.Kind)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

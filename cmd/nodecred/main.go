@@ -1,0 +1,76 @@
+// Command nodecred answers, before a credential config is rolled out, which
+// credential containerd will use for an image and whether the registry
+// accepts it, and pulls through a running containerd with the node's
+// credentials without sending a secret.
+//
+// Exit codes: 0 success; 1 the check or pull failed; 2 bad usage or
+// configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/containerd/log"
+	"github.com/urfave/cli/v3"
+)
+
+const (
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError marks errors in arguments or configuration (exit 2).
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// failedError marks a check or pull that ran and failed (exit 1).
+type failedError struct{ error }
+
+func (e failedError) Unwrap() error { return e.error }
+
+var planFlags = []cli.Flag{
+	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/containerd/config.toml", Usage: "containerd's config file: the nodecred section, and CRI's registry config_path"},
+	&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory (default: CRI's config_path from --config)"},
+	&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "k8s.io", Usage: "containerd namespace the pull runs in"},
+	&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+}
+
+func app() *cli.Command {
+	return &cli.Command{
+		Name:  "nodecred",
+		Usage: "explain, check and pull with the node's registry credentials",
+		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
+2 bad usage or configuration. No command prints a secret.`,
+		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand()},
+	}
+}
+
+func main() {
+	// Sources log warnings (a missing file, a failing helper) to stderr.
+	_ = log.SetLevel("warn")
+	err := app().Run(context.Background(), os.Args)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "nodecred:", err)
+	var failed failedError
+	if errors.As(err, &failed) {
+		os.Exit(exitFailed)
+	}
+	os.Exit(exitUsage)
+}
+
+func refArg(cmd *cli.Command) (string, error) {
+	if cmd.Args().Len() != 1 {
+		return "", usageError{fmt.Errorf("%s takes exactly one image reference, got %d arguments", cmd.Name, cmd.Args().Len())}
+	}
+	return cmd.Args().First(), nil
+}
+
+func planOptionsFrom(cmd *cli.Command) planOptions {
+	return planOptions{configPath: cmd.String("config"), hostsDir: cmd.String("hosts-dir"), namespace: cmd.String("namespace")}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/containerd/v2/core/transfer"
+	"github.com/containerd/errdefs"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err    error
+		status int
+		want   string
+	}{
+		{nil, 200, "ok"},
+		{fmt.Errorf("pull access denied: %w", docker.ErrInvalidAuthorization), 401, "unauthorized"},
+		{errors.New("unexpected status from HEAD request"), 401, "unauthorized"},
+		{errors.New("unexpected status from HEAD request"), 403, "forbidden"},
+		{fmt.Errorf("manifest unknown: %w", errdefs.ErrNotFound), 404, "not-found"},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, 0, "unreachable"},
+		{errors.New("server error"), 500, "error"},
+	}
+	for _, tt := range tests {
+		if got, _ := classify(tt.err, tt.status); got != tt.want {
+			t.Errorf("classify(%v, %d) = %q, want %q", tt.err, tt.status, got, tt.want)
+		}
+	}
+}
+
+func writeConfig(t *testing.T, hostsDir, section string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	text := fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestPlanOrderSourcesAndScoping(t *testing.T) {
+	hostsDir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(hostsDir, "registry.example.com"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hostsToml := "server = \"https://registry.example.com\"\n[host.\"https://mirror.example.com\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+	if err := os.WriteFile(filepath.Join(hostsDir, "registry.example.com", "hosts.toml"), []byte(hostsToml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("mirror-secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, hostsDir, fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+  namespaces = ["k8s.io"]
+  [[plugins."io.containerd.credentials.v1.nodecred".sources]]
+    type = "static"
+    hosts = ["mirror.example.com"]
+    username = "robot"
+    password_file = %q
+`, pw))
+	p, err := makePlan(context.Background(), planOptions{configPath: cfg, namespace: "k8s.io"}, "registry.example.com/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Targets) != 2 || p.Targets[0].Host != "mirror.example.com" || p.Targets[1].Host != "registry.example.com" {
+		t.Fatalf("targets = %+v", p.Targets)
+	}
+	if p.Targets[0].Source != "static:mirror.example.com" || p.Targets[0].Kind != "basic" || p.Targets[1].Kind != "none" {
+		t.Fatalf("sources: %+v", p.Targets)
+	}
+	var out bytes.Buffer
+	if err := writeExplain(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "mirror-secret") {
+		t.Fatal("explain printed the password")
+	}
+
+	scoped, err := makePlan(context.Background(), planOptions{configPath: cfg, namespace: "default"}, "registry.example.com/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !scoped.Scoped || scoped.Targets[0].Kind != "none" {
+		t.Fatalf("namespace default: %+v", scoped)
+	}
+
+	// docker.io references are normalised and contact Docker Hub's host.
+	hub, err := makePlan(context.Background(), planOptions{configPath: cfg, namespace: "k8s.io"}, "pause:3.10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hub.Ref != "docker.io/library/pause:3.10" || hub.Targets[len(hub.Targets)-1].Host != "registry-1.docker.io" {
+		t.Fatalf("docker.io plan: %+v", hub)
+	}
+}
+
+func TestPlanConfigErrors(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.credentials.v1.nodecred\"]\n  [[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n    type = \"vault\"\n")
+	_, err := makePlan(context.Background(), planOptions{configPath: cfg}, "r.io/a:1")
+	if err == nil || !strings.Contains(err.Error(), `sources[0].type: unknown source type "vault"`) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := makePlan(context.Background(), planOptions{configPath: writeConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
+		t.Fatal("bad reference accepted")
+	}
+}
+
+func TestProgressLinesWithoutTerminal(t *testing.T) {
+	var out bytes.Buffer
+	p := newProgress(&out)
+	for _, u := range []transfer.Progress{
+		{Event: "downloading", Name: "layer-1", Progress: 10, Total: 100},
+		{Event: "downloading", Name: "layer-1", Progress: 50, Total: 100},
+		{Event: "complete", Name: "layer-1", Progress: 100, Total: 100},
+	} {
+		p.update(u)
+	}
+	p.done()
+	if got := out.String(); got != "downloading layer-1\ncomplete layer-1\n" {
+		t.Fatalf("progress output %q", got)
+	}
+}
+
+func TestUsageExitCodes(t *testing.T) {
+	err := app().Run(context.Background(), []string{"nodecred", "explain"})
+	var usage usageError
+	if !errors.As(err, &usage) {
+		t.Fatalf("explain without REF: err = %v, want a usage error", err)
+	}
+}

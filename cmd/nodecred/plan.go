@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/containerd/v2/core/remotes/docker/config"
+	refspec "github.com/containerd/containerd/v2/pkg/reference"
+	"github.com/distribution/reference"
+
+	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/credentials"
+)
+
+// target is one host a pull of the reference would contact, in order, and
+// what the node source has for it.
+type target struct {
+	Host         string   `json:"host"`
+	Role         string   `json:"role"` // "mirror" or "server"
+	Capabilities []string `json:"capabilities"`
+	Source       string   `json:"source,omitempty"`
+	Kind         string   `json:"kind"` // basic, identitytoken or none
+	registryHost docker.RegistryHost
+	credential   credentials.Credential
+}
+
+// plan is what a pull of Ref would do with the node's credentials.
+type plan struct {
+	Ref       string `json:"ref"`
+	Namespace string `json:"namespace"`
+	HostsDir  string `json:"hosts_dir"`
+	// Scoped is set when the namespace may not use node credentials.
+	Scoped  bool     `json:"namespace_excluded,omitempty"`
+	Targets []target `json:"hosts"`
+}
+
+type planOptions struct {
+	configPath string
+	hostsDir   string // overrides the config's
+	namespace  string
+	// updateClient, if set, is applied to every HTTP client the hosts use.
+	updateClient func(*http.Client) error
+}
+
+// makePlan reads containerd's config, configures the hosts for ref exactly
+// as containerd's transfer service does, and asks the node source about
+// each host.
+func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) {
+	node, err := ncconfig.LoadContainerd(ctx, opts.configPath)
+	if err != nil {
+		return nil, err
+	}
+	named, err := reference.ParseDockerRef(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference %q: %w", ref, err)
+	}
+	p := &plan{Ref: named.String(), Namespace: opts.namespace, HostsDir: node.HostsDir}
+	if opts.hostsDir != "" {
+		p.HostsDir = opts.hostsDir
+	}
+	chain, err := credentials.Build(node.Credentials.Sources)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.configPath, err)
+	}
+	ns := node.Credentials.Namespaces
+	p.Scoped = len(ns) > 0 && !slices.Contains(ns, opts.namespace)
+
+	spec, err := refspec.Parse(p.Ref)
+	if err != nil {
+		return nil, err
+	}
+	lookup := func(host string) credentials.Credential {
+		if p.Scoped {
+			return credentials.Credential{}
+		}
+		c, _ := chain.Get(ctx, credentials.Request{Host: host, Ref: p.Ref, Namespace: opts.namespace})
+		return c
+	}
+	hostOpts := config.HostOptions{
+		Credentials: func(host string) (string, string, error) {
+			c := lookup(host)
+			if c.IdentityToken != "" {
+				return "", c.IdentityToken.Reveal(), nil
+			}
+			return c.Username, c.Password.Reveal(), nil
+		},
+	}
+	if p.HostsDir != "" {
+		hostOpts.HostDir = config.HostDirFromRoot(p.HostsDir)
+	}
+	hostOpts.UpdateClient = opts.updateClient
+	hosts, err := config.ConfigureHosts(ctx, hostOpts)(spec.Hostname())
+	if err != nil {
+		return nil, fmt.Errorf("failed to configure hosts for %s from %s: %w", spec.Hostname(), p.HostsDir, err)
+	}
+	for i, h := range hosts {
+		t := target{Host: h.Host, Role: "mirror", registryHost: h}
+		if i == len(hosts)-1 {
+			t.Role = "server"
+		}
+		if h.Capabilities.Has(docker.HostCapabilityPull) {
+			t.Capabilities = append(t.Capabilities, "pull")
+		}
+		if h.Capabilities.Has(docker.HostCapabilityResolve) {
+			t.Capabilities = append(t.Capabilities, "resolve")
+		}
+		t.credential = lookup(h.Host)
+		t.Source, t.Kind = t.credential.Source, t.credential.Kind()
+		p.Targets = append(p.Targets, t)
+	}
+	return p, nil
+}
+
+// statusRecorder remembers the last HTTP status each host answered, so
+// that check can name a 401 or 403 whatever error the resolver wraps it in.
+type statusRecorder struct {
+	mu   sync.Mutex
+	last map[string]int
+}
+
+func (s *statusRecorder) wrap(c *http.Client) error {
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c.Transport = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := next.RoundTrip(req)
+		if err == nil {
+			s.mu.Lock()
+			s.last[req.URL.Host] = resp.StatusCode
+			s.mu.Unlock()
+		}
+		return resp, err
+	})
+	return nil
+}
+
+func (s *statusRecorder) status(host string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last[host]
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
