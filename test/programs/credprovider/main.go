@@ -60,7 +60,14 @@ func main() {
 		fmt.Print(`{"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "auth": {"x": {"password": ` + os.Getenv("PROVIDER_PASSWORD"))
 		return
 	}
-	key := os.Getenv("PROVIDER_AUTH_KEY")
+	if err := json.NewEncoder(os.Stdout).Encode(respond(req, os.Getenv)); err != nil {
+		fail(err)
+	}
+}
+
+// respond builds the response for req from the PROVIDER_* settings.
+func respond(req v1.CredentialProviderRequest, getenv func(string) string) v1.CredentialProviderResponse {
+	key := getenv("PROVIDER_AUTH_KEY")
 	if key == "" {
 		key, _, _ = strings.Cut(req.Image, "/")
 	}
@@ -68,21 +75,19 @@ func main() {
 		TypeMeta:     metav1.TypeMeta{APIVersion: "credentialprovider.kubelet.k8s.io/v1", Kind: "CredentialProviderResponse"},
 		CacheKeyType: v1.RegistryPluginCacheKeyType,
 		Auth: map[string]v1.AuthConfig{
-			key: {Username: os.Getenv("PROVIDER_USER"), Password: os.Getenv("PROVIDER_PASSWORD")},
+			key: {Username: getenv("PROVIDER_USER"), Password: getenv("PROVIDER_PASSWORD")},
 		},
 	}
-	if os.Getenv("PROVIDER_MODE") == "wrong-kind" {
+	if getenv("PROVIDER_MODE") == "wrong-kind" {
 		resp.Kind = "Something"
 	}
-	if t := os.Getenv("PROVIDER_CACHE_KEY_TYPE"); t != "" {
+	if t := getenv("PROVIDER_CACHE_KEY_TYPE"); t != "" {
 		resp.CacheKeyType = v1.PluginCacheKeyType(t)
 	}
-	if d, err := time.ParseDuration(os.Getenv("PROVIDER_CACHE_DURATION")); err == nil {
+	if d, err := time.ParseDuration(getenv("PROVIDER_CACHE_DURATION")); err == nil {
 		resp.CacheDuration = &metav1.Duration{Duration: d}
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(resp); err != nil {
-		fail(err)
-	}
+	return resp
 }
 
 func fail(err error) {
