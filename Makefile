@@ -44,6 +44,7 @@ fuzz-short:
 fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks of credential lookups, caches and exec deduplication

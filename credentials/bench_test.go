@@ -100,7 +100,7 @@ func BenchmarkHelperCacheHit(b *testing.B) {
 	if err := os.WriteFile(program+".json", []byte(`{"creds": {"r.io": "u:p"}}`), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	src := NewHelperSource(program, nil, 10*time.Second)
+	src := NewHelperSource(program, Patterns{}, 10*time.Second)
 	req := Request{Host: "r.io", Ref: "r.io/app:1"}
 	ctx := context.Background()
 	measure(b, func() { _, _ = src.Get(ctx, req) })

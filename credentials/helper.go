@@ -159,7 +159,7 @@ func NewHelperSource(program string, hosts Patterns, timeout time.Duration) *Hel
 
 // Get asks the helper for the contacted host.
 func (s *HelperSource) Get(ctx context.Context, req Request) (Credential, error) {
-	if len(s.hosts) > 0 && !s.hosts.Match(req.Host, req.RepoPath()) {
+	if s.hosts.Len() > 0 && !s.hosts.Match(req.Host, req.RepoPath()) {
 		return Credential{}, nil
 	}
 	return s.helper.get(ctx, req.Host), nil

@@ -42,7 +42,7 @@ func TestHelperProtocol(t *testing.T) {
 		"https://index.docker.io/v1/": "hub:hub-pw",
 		"token.example.com":           "<token>:refresh-tok",
 	}})
-	src := NewHelperSource(program, nil, 10*time.Second)
+	src := NewHelperSource(program, Patterns{}, 10*time.Second)
 	tests := []struct {
 		host, user, pass, token string
 	}{
@@ -79,7 +79,7 @@ func TestHelperFaultsAreMissesWithOneRedactedWarning(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			program, count := helperCopy(t, map[string]any{"mode": mode})
 			ctx, logs := capturedLog(t)
-			src := NewHelperSource(program, nil, 10*time.Second)
+			src := NewHelperSource(program, Patterns{}, 10*time.Second)
 			for range 3 {
 				c, err := src.Get(ctx, Request{Host: "r.example.com"})
 				if err != nil || !c.IsZero() {
@@ -103,7 +103,7 @@ func TestHungHelperCostsItsTimeoutAndNextSourceServes(t *testing.T) {
 	program, _ := helperCopy(t, map[string]any{"mode": "hang"})
 	hosts, _ := ParsePatterns([]string{"r.example.com"})
 	chain := Chain{
-		{"helper", NewHelperSource(program, nil, 200*time.Millisecond)},
+		{"helper", NewHelperSource(program, Patterns{}, 200*time.Millisecond)},
 		{"static", NewStaticSource(hosts, "robot", "pw")},
 	}
 	done := make(chan Credential, 1)
@@ -124,7 +124,7 @@ func TestHungHelperCostsItsTimeoutAndNextSourceServes(t *testing.T) {
 func TestTimeoutKillsHelperChildren(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	program, _ := helperCopy(t, map[string]any{"mode": "hang-child", "child_pid_file": pidFile})
-	if c, _ := NewHelperSource(program, nil, 500*time.Millisecond).Get(context.Background(), Request{Host: "r.io"}); !c.IsZero() {
+	if c, _ := NewHelperSource(program, Patterns{}, 500*time.Millisecond).Get(context.Background(), Request{Host: "r.io"}); !c.IsZero() {
 		t.Fatal("hung helper answered")
 	}
 	b, err := os.ReadFile(pidFile)

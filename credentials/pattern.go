@@ -96,32 +96,74 @@ func (p Pattern) match(t target, repoPath string) bool {
 	return true
 }
 
-// Patterns matches when any of its patterns does.
-type Patterns []Pattern
+// Patterns matches when any of its patterns does. Patterns are indexed by
+// the literal labels that end them ("team5.example.com" for
+// "*.team5.example.com"), so a lookup costs a few map probes however many
+// patterns there are.
+type Patterns struct {
+	all      []Pattern
+	bySuffix map[suffixKey][]int // literal suffix and port -> indexes into all
+	unsorted []int            // patterns whose last label is a glob
+}
 
 // ParsePatterns parses each pattern, naming the first bad one in the error.
 func ParsePatterns(ss []string) (Patterns, error) {
-	ps := make(Patterns, 0, len(ss))
+	ps := Patterns{all: make([]Pattern, 0, len(ss)), bySuffix: map[suffixKey][]int{}}
 	for i, s := range ss {
 		p, err := ParsePattern(s)
 		if err != nil {
-			return nil, fmt.Errorf("[%d]: %w", i, err)
+			return Patterns{}, fmt.Errorf("[%d]: %w", i, err)
 		}
-		ps = append(ps, p)
+		ps.all = append(ps.all, p)
+		if suffix, ok := p.literalSuffix(); ok {
+			ps.bySuffix[suffix] = append(ps.bySuffix[suffix], i)
+		} else {
+			ps.unsorted = append(ps.unsorted, i)
+		}
 	}
 	return ps, nil
 }
 
+// Len returns the number of patterns.
+func (ps Patterns) Len() int { return len(ps.all) }
+
 // Match reports whether any pattern matches host and repoPath.
 func (ps Patterns) Match(host, repoPath string) bool {
 	t := splitTarget(host)
-	for _, p := range ps {
-		if p.match(t, repoPath) {
+	for _, i := range ps.unsorted {
+		if ps.all[i].match(t, repoPath) {
 			return true
 		}
 	}
-	return false
+	// Probe every label-boundary suffix of the host: "a.b.c", "b.c", "c".
+	for rest := t.host; ; {
+		for _, i := range ps.bySuffix[suffixKey{rest, t.port}] {
+			if ps.all[i].match(t, repoPath) {
+				return true
+			}
+		}
+		_, after, ok := strings.Cut(rest, ".")
+		if !ok {
+			return false
+		}
+		rest = after
+	}
 }
+
+// literalSuffix returns the labels after the pattern's last glob label,
+// with the port, or false when the last label itself is a glob.
+func (p Pattern) literalSuffix() (suffixKey, bool) {
+	first := len(p.labels)
+	for first > 0 && !strings.ContainsAny(p.labels[first-1], `*?[\`) {
+		first--
+	}
+	if first == len(p.labels) {
+		return suffixKey{}, false
+	}
+	return suffixKey{strings.Join(p.labels[first:], "."), p.port}, true
+}
+
+type suffixKey struct{ host, port string }
 
 // splitHostPort splits "host:port"; a host without a port (including a bare
 // IPv6 address in brackets) returns an empty port.

@@ -76,3 +76,42 @@ func FuzzPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestPatternsIndexAgreesWithEachPattern(t *testing.T) {
+	texts := []string{"registry.example.com", "*.example.com", "*.dkr.ecr.*.amazonaws.com", "registry.*", "reg?stry.example.com:5000",
+		"quay.io/team", "*.team1.example.com", "[ab].example.com", "127.0.0.1:5000", "*", "*.*"}
+	ps, err := ParsePatterns(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := []string{"registry.example.com", "a.example.com", "c.example.com", "x.team1.example.com", "registry.io", "registry.example.com:5000",
+		"123.dkr.ecr.eu-west-1.amazonaws.com", "quay.io", "127.0.0.1:5000", "127.0.0.1", "localhost", "a.b", "Registry.Example.com", "example.com"}
+	for _, h := range hosts {
+		for _, path := range []string{"", "team/app", "other/app"} {
+			want := false
+			for _, text := range texts {
+				p, _ := ParsePattern(text)
+				want = want || p.Match(h, path)
+			}
+			if got := ps.Match(h, path); got != want {
+				t.Errorf("Patterns.Match(%q, %q) = %v, each pattern alone says %v", h, path, got, want)
+			}
+		}
+	}
+}
+
+func FuzzPatternsIndex(f *testing.F) {
+	f.Add("*.example.com", "registry.*", "a.example.com:5000", "team/app")
+	f.Add("x.y.z", "*.y.z", "x.y.z", "")
+	f.Fuzz(func(t *testing.T, p1, p2, host, path string) {
+		ps, err := ParsePatterns([]string{p1, p2})
+		if err != nil {
+			return
+		}
+		a, _ := ParsePattern(p1)
+		b, _ := ParsePattern(p2)
+		if want := a.Match(host, path) || b.Match(host, path); ps.Match(host, path) != want {
+			t.Fatalf("index disagrees for %q, %q on %q %q", p1, p2, host, path)
+		}
+	})
+}
