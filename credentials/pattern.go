@@ -103,7 +103,7 @@ func (p Pattern) match(t target, repoPath string) bool {
 type Patterns struct {
 	all      []Pattern
 	bySuffix map[suffixKey][]int // literal suffix and port -> indexes into all
-	unsorted []int            // patterns whose last label is a glob
+	unsorted []int               // patterns whose last label is a glob
 }
 
 // ParsePatterns parses each pattern, naming the first bad one in the error.
