@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
+
+	"github.com/nodecred/nodecred/credentials"
 )
 
 // criDefaultHostsDir is what CRI uses on Linux when config_path is unset.
@@ -16,6 +18,19 @@ type Node struct {
 	Credentials Config
 	// HostsDir is CRI's registry config_path.
 	HostsDir string
+	// DeprecatedAuths are CRI's deprecated registry.configs.<host>.auth
+	// entries, by host.
+	DeprecatedAuths map[string]DeprecatedAuth
+	// DeprecatedSection names the CRI section they were found in.
+	DeprecatedSection string
+}
+
+// DeprecatedAuth is one CRI registry.configs.<host>.auth entry.
+type DeprecatedAuth struct {
+	Username      string
+	Password      credentials.Secret
+	Auth          credentials.Secret // base64 of user:password
+	IdentityToken credentials.Secret
 }
 
 // LoadContainerd reads containerd's config file at path (following its
@@ -34,13 +49,47 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		node.Credentials = cfg
 	}
 	node.HostsDir = criHostsDir(c)
+	node.DeprecatedSection, node.DeprecatedAuths = deprecatedAuths(c)
 	return node, nil
 }
+
+// deprecatedAuths reads registry.configs.<host>.auth from CRI's section of
+// a version 3 or version 2 config.
+func deprecatedAuths(c srvconfig.Config) (string, map[string]DeprecatedAuth) {
+	for _, section := range criSections {
+		plugin, _ := c.Plugins[section].(map[string]any)
+		reg, _ := plugin["registry"].(map[string]any)
+		configs, _ := reg["configs"].(map[string]any)
+		auths := map[string]DeprecatedAuth{}
+		for host, v := range configs {
+			hc, _ := v.(map[string]any)
+			a, ok := hc["auth"].(map[string]any)
+			if !ok {
+				continue
+			}
+			str := func(k string) string { s, _ := a[k].(string); return s }
+			auths[host] = DeprecatedAuth{
+				Username:      str("username"),
+				Password:      credentials.Secret(str("password")),
+				Auth:          credentials.Secret(str("auth")),
+				IdentityToken: credentials.Secret(str("identitytoken")),
+			}
+		}
+		if len(auths) > 0 {
+			return section, auths
+		}
+	}
+	return "", nil
+}
+
+// criSections are CRI's image config sections in version 3 and version 2
+// configs.
+var criSections = []string{"io.containerd.cri.v1.images", "io.containerd.grpc.v1.cri"}
 
 // criHostsDir finds CRI's registry config_path in a version 3 config
 // ("io.containerd.cri.v1.images") or a version 2 one ("io.containerd.grpc.v1.cri").
 func criHostsDir(c srvconfig.Config) string {
-	for _, section := range []string{"io.containerd.cri.v1.images", "io.containerd.grpc.v1.cri"} {
+	for _, section := range criSections {
 		plugin, _ := c.Plugins[section].(map[string]any)
 		reg, _ := plugin["registry"].(map[string]any)
 		if p, _ := reg["config_path"].(string); p != "" {

@@ -1,10 +1,6 @@
 package credentials
 
-import (
-	"strings"
-
-	"github.com/containerd/containerd/v2/pkg/reference"
-)
+import "strings"
 
 // RepoPath returns the repository path of Ref without its host, such as
 // "library/pause", or "" when Ref has none. It runs on every lookup, so it
@@ -22,21 +18,12 @@ func (r Request) RepoPath() string {
 	return path
 }
 
-// ImageAt returns Ref with its registry host replaced by host, the image as
-// the contacted host (a mirror, say) serves it; "" when Ref does not parse.
+// ImageAt returns Ref with its registry host replaced by host: the image
+// as the contacted host (a mirror, say) serves it; "" when Ref has no host.
 func (r Request) ImageAt(host string) string {
-	spec, err := reference.Parse(r.Ref)
-	if err != nil {
+	_, rest, ok := strings.Cut(r.Ref, "/")
+	if !ok {
 		return ""
 	}
-	_, path, _ := strings.Cut(spec.Locator, "/")
-	image := host + "/" + path
-	switch {
-	case spec.Object == "":
-		return image
-	case strings.HasPrefix(spec.Object, "@"):
-		return image + spec.Object
-	default:
-		return image + ":" + spec.Object
-	}
+	return host + "/" + rest
 }

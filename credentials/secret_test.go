@@ -48,3 +48,17 @@ func TestRequestRepoPath(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestImageAt(t *testing.T) {
+	tests := map[string]string{
+		"upstream.io/lib/app:1":                                 "mirror.io:5000/lib/app:1",
+		"upstream.io/lib/app@sha256:" + strings.Repeat("b", 64): "mirror.io:5000/lib/app@sha256:" + strings.Repeat("b", 64),
+		"upstream.io/lib/app":                                   "mirror.io:5000/lib/app",
+		"noslash":                                               "",
+	}
+	for ref, want := range tests {
+		if got := (Request{Ref: ref}).ImageAt("mirror.io:5000"); got != want {
+			t.Errorf("ImageAt(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -45,7 +45,7 @@ func app() *cli.Command {
 		Usage: "explain, check and pull with the node's registry credentials",
 		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
 2 bad usage or configuration. No command prints a secret.`,
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand()},
+		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand()},
 	}
 }
 

@@ -144,7 +144,7 @@ func waitFor(ctx context.Context, timeout time.Duration, done <-chan struct{}, o
 			return fmt.Errorf("process exited")
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
 }
