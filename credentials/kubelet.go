@@ -78,6 +78,20 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 	if err != nil {
 		return nil, errors.New("invalid YAML")
 	}
+	// Service account tokens are refused before the typed decode, so that
+	// the message is the same with kubelet API types that predate them.
+	var loose struct {
+		Providers []struct {
+			TokenAttributes json.RawMessage `json:"tokenAttributes"`
+		} `json:"providers"`
+	}
+	if json.Unmarshal(j, &loose) == nil {
+		for i, p := range loose.Providers {
+			if len(p.TokenAttributes) > 0 && string(p.TokenAttributes) != "null" {
+				return nil, fmt.Errorf("providers[%d].tokenAttributes: service account tokens belong to a pod, and containerd pulls for the node", i)
+			}
+		}
+	}
 	var cfg kubeletconfig.CredentialProviderConfig
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.DisallowUnknownFields()
@@ -104,8 +118,6 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 			return nil, fmt.Errorf("%s.defaultCacheDuration: required and not negative", field)
 		case p.APIVersion != providerAPIVersion:
 			return nil, fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, providerAPIVersion)
-		case p.TokenAttributes != nil:
-			return nil, fmt.Errorf("%s.tokenAttributes: service account tokens belong to a pod, and containerd pulls for the node", field)
 		}
 		if _, err := ParsePatterns(p.MatchImages); err != nil {
 			return nil, fmt.Errorf("%s.matchImages%w", field, err)

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/containerd/containerd/v2/cmd/containerd/command"
-
 	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
 	_ "github.com/nodecred/nodecred"
 )
 
 func main() {
-	if err := command.App().Run(context.Background(), os.Args); err != nil {
+	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "containerd:", err)
 		os.Exit(1)
 	}

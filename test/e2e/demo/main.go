@@ -153,7 +153,7 @@ func runSandbox(ctx context.Context, onExit func(func()), bin, dir string, cfg h
 		fmt.Printf("    sandbox image NOT pulled\n    RunPodSandbox: %v\n\n", runErr)
 		return nil
 	}
-	fmt.Printf("    sandbox image pulled: %s (%d bytes)\n", st.GetImage().GetId(), st.GetImage().GetSize())
+	fmt.Printf("    sandbox image pulled: %s\n", st.GetImage().GetId())
 	for _, line := range decisions(c.LogPath) {
 		fmt.Printf("    nodecred: %s\n", line)
 	}
