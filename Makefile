@@ -9,7 +9,7 @@ REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 UNIT_PKGS       := $(shell $(GO) list ./... | grep -v /test/e2e$$)
 FUZZTIME        ?= 3s
 
-.PHONY: all build tools test unit race e2e fuzz-short fuzz bench demo lint clean
+.PHONY: all build tools test unit race e2e fuzz-short fuzz bench compat demo lint clean
 
 all: build
 
@@ -55,6 +55,12 @@ bench: build tools
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) run ./test/bench
+
+## compat: the e2e suite against the newest patch of each supported containerd minor
+## (make compat COMPAT_VERSIONS="v2.3.7")
+COMPAT_VERSIONS ?= v2.1.9 v2.2.9 v2.3.7 v2.4.2
+compat:
+	$(GO) run ./test/compat -versions "$(COMPAT_VERSIONS)"
 
 ## demo: the sandbox image pulled with node credentials, next to stock containerd failing it
 demo: build tools

@@ -1,0 +1,176 @@
+// Command compat runs nodecred's end-to-end suite against each containerd
+// minor whose CRI pulls through the transfer service. For each version it
+// copies this module to a temporary directory, gives the copy a go.mod that
+// starts from that containerd (with the k8s.io modules at the version
+// containerd itself uses), and runs `go test ./test/e2e/` there, which
+// builds the custom containerd and stock containerd of that version.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const containerdModule = "github.com/containerd/containerd/v2"
+
+func main() {
+	versions := flag.String("versions", "v2.1.9 v2.2.9 v2.3.7 v2.4.2", "containerd versions, the newest patch of each supported minor")
+	keep := flag.Bool("keep", false, "keep the temporary copies")
+	flag.Parse()
+	root, err := os.Getwd()
+	if err != nil {
+		fail(err)
+	}
+	type result struct {
+		version, outcome string
+		took             time.Duration
+	}
+	var results []result
+	failed := false
+	for _, v := range strings.Fields(*versions) {
+		start := time.Now()
+		err := check(root, v, *keep)
+		r := result{version: v, outcome: "pass", took: time.Since(start).Round(time.Second)}
+		if err != nil {
+			r.outcome, failed = "FAIL: "+err.Error(), true
+		}
+		results = append(results, r)
+		fmt.Printf("==> containerd %s: %s (%s)\n", v, r.outcome, r.took)
+	}
+	fmt.Println("\ncontainerd  result")
+	for _, r := range results {
+		fmt.Printf("%-10s  %s\n", r.version, firstLine(r.outcome))
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func check(root, version string, keep bool) error {
+	deps, err := containerdDeps(version)
+	if err != nil {
+		return err
+	}
+	k8s := deps["k8s.io/cri-api"]
+	if k8s == "" {
+		return fmt.Errorf("containerd %s requires no k8s.io/cri-api", version)
+	}
+	dir, err := os.MkdirTemp("", "nodecred-compat-"+version+"-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	if err := copyModule(root, dir); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module github.com/nodecred/nodecred\n\ngo 1.26\n"), 0o644); err != nil {
+		return err
+	}
+	os.Remove(filepath.Join(dir, "go.sum"))
+	env := os.Environ()
+	// containerd 2.1 to 2.3 build their command with urfave/cli v2.
+	if _, v2 := deps["github.com/urfave/cli/v2"]; v2 {
+		env = append(env, "GOFLAGS=-tags=nodecred_cliv2")
+	}
+	steps := [][]string{
+		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + k8s, "k8s.io/api@" + k8s, "k8s.io/apimachinery@" + k8s},
+		{"go", "mod", "tidy"},
+		{"go", "vet", "./..."},
+		{"go", "test", "-count=1", "-timeout", "20m", "./test/e2e/"},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, tail(out, 40))
+		}
+	}
+	return nil
+}
+
+// containerdDeps returns the requirements of containerd's go.mod at version.
+func containerdDeps(version string) (map[string]string, error) {
+	out, err := exec.Command("go", "mod", "download", "-json", containerdModule+"@"+version).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go mod download %s@%s: %w", containerdModule, version, err)
+	}
+	var info struct{ GoMod string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(info.GoMod)
+	if err != nil {
+		return nil, err
+	}
+	return parseRequires(data), nil
+}
+
+// parseRequires returns module versions from a go.mod's require lines,
+// single or in blocks.
+func parseRequires(data []byte) map[string]string {
+	deps := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "require "))
+		if len(f) >= 2 && strings.Contains(f[0], ".") && strings.HasPrefix(f[1], "v") {
+			deps[f[0]] = f[1]
+		}
+	}
+	return deps
+}
+
+// copyModule copies the files git tracks or would track (not bin/).
+func copyModule(root, dir string) error {
+	out, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard").Output()
+	if err != nil {
+		return fmt.Errorf("git ls-files: %w", err)
+	}
+	for _, name := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		src := filepath.Join(root, name)
+		info, err := os.Stat(src)
+		if err != nil || info.IsDir() {
+			continue // deleted in the work tree
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, info.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "compat:", err)
+	os.Exit(1)
+}
