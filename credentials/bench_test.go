@@ -45,7 +45,9 @@ func BenchmarkStaticFileLookup(b *testing.B) {
 	measure(b, func() { _, _ = src.Get(ctx, req) })
 }
 
-func BenchmarkDockerConfigLookup10kHosts(b *testing.B) {
+// dockerConfig10k is a docker config with 10 000 hosts, registryN.example.com
+// with userN:passwordN.
+func dockerConfig10k() []byte {
 	var sb strings.Builder
 	sb.WriteString(`{"auths": {`)
 	for i := range 10_000 {
@@ -55,8 +57,12 @@ func BenchmarkDockerConfigLookup10kHosts(b *testing.B) {
 		fmt.Fprintf(&sb, `"registry%d.example.com": {"auth": "%s"}`, i, b64(fmt.Sprintf("user%d:password%d", i, i)))
 	}
 	sb.WriteString("}}")
+	return []byte(sb.String())
+}
+
+func BenchmarkDockerConfigLookup10kHosts(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "config.json")
-	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, dockerConfig10k(), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	src := NewDockerConfigSource(path, 0)
@@ -151,16 +157,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 // BenchmarkDockerConfigHeap10kHosts reports the heap a parsed docker config
 // with 10 000 host entries holds.
 func BenchmarkDockerConfigHeap10kHosts(b *testing.B) {
-	var sb strings.Builder
-	sb.WriteString(`{"auths": {`)
-	for i := range 10_000 {
-		if i > 0 {
-			sb.WriteString(",")
-		}
-		fmt.Fprintf(&sb, `"registry%d.example.com": {"auth": "%s"}`, i, b64(fmt.Sprintf("user%d:password%d", i, i)))
-	}
-	sb.WriteString("}}")
-	data := []byte(sb.String())
+	data := dockerConfig10k()
 	var held []DockerConfig
 	for range b.N {
 		var before, after runtime.MemStats

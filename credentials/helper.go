@@ -2,7 +2,6 @@ package credentials
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -137,9 +136,6 @@ func (p *helperProgram) Output() ([]byte, error) {
 	out, p.stderr, p.err = p.h.run.Run(p.ctx, command{
 		Path: p.h.program, Args: p.args, Env: execEnv(), Stdin: p.stdin, Timeout: p.h.timeout,
 	})
-	if p.err != nil && errors.Is(p.err, errOutputTooLarge) {
-		return nil, p.err
-	}
 	return out, p.err
 }
 

@@ -127,18 +127,11 @@ func (r *checkResult) reason() string {
 }
 
 func writeCheck(w io.Writer, r *checkResult) error {
-	fmt.Fprintf(w, "%s (namespace %s, hosts dir %s)\n", r.Ref, r.Namespace, r.HostsDir)
-	if r.Scoped {
-		fmt.Fprintf(w, "namespace %s may not use node credentials (nodecred namespaces)\n", r.Namespace)
-	}
+	writeHeading(w, r.plan)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tROLE\tSOURCE\tCREDENTIAL\tRESULT\tDETAIL")
 	for _, h := range r.Hosts {
-		source := h.Source
-		if source == "" {
-			source = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, h.Role, source, h.Kind, h.Status, h.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, h.Role, h.sourceOrDash(), h.Kind, h.Status, h.Detail)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -35,20 +35,29 @@ func explainCommand() *cli.Command {
 }
 
 func writeExplain(w io.Writer, p *plan) error {
+	writeHeading(w, p)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tROLE\tCAPABILITIES\tSOURCE\tCREDENTIAL")
+	for _, t := range p.Targets {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Host, t.Role, strings.Join(t.Capabilities, ","), t.sourceOrDash(), t.Kind)
+	}
+	return tw.Flush()
+}
+
+// writeHeading prints the reference and, when it applies, why no node
+// credential is used.
+func writeHeading(w io.Writer, p *plan) {
 	fmt.Fprintf(w, "%s (namespace %s, hosts dir %s)\n", p.Ref, p.Namespace, p.HostsDir)
 	if p.Scoped {
 		fmt.Fprintf(w, "namespace %s may not use node credentials (nodecred namespaces)\n", p.Namespace)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tROLE\tCAPABILITIES\tSOURCE\tCREDENTIAL")
-	for _, t := range p.Targets {
-		source := t.Source
-		if source == "" {
-			source = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Host, t.Role, strings.Join(t.Capabilities, ","), source, t.Kind)
+}
+
+func (t target) sourceOrDash() string {
+	if t.Source == "" {
+		return "-"
 	}
-	return tw.Flush()
+	return t.Source
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -91,10 +91,7 @@ func TestExplainNamesMirrorSource(t *testing.T) {
 
 func TestCheckGoodAndWrongCredentials(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	dir := t.TempDir()
 	good := containerdConfigFile(t, hostsDir, nodecredSection("", staticSource(reg.Host, reg.user, writeFile(t, dir, "good", reg.password))))
 	wrong := containerdConfigFile(t, hostsDir, nodecredSection("", staticSource(reg.Host, reg.user, writeFile(t, dir, "wrong", newPassword(reg.user)))))
@@ -179,11 +176,8 @@ func (s *socketTap) bytesSent() string {
 
 func TestPullThroughDaemonSendsNoSecret(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
 		Nodecred: nodecredSection("", dockerconfigSource(auth)),

@@ -19,10 +19,7 @@ func criPull(c *harness.Containerd, ref string, auth *runtime.AuthConfig) error 
 
 func TestCRIPullWithoutAuthUsesNodeSource(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	pwFile := writeFile(t, t.TempDir(), "password", reg.password+"\n")
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
@@ -39,10 +36,7 @@ func TestCRIPullWithoutAuthUsesNodeSource(t *testing.T) {
 
 func TestCRIPullCallerCredentialsWinOverNodeSource(t *testing.T) {
 	reg := startRegistry(t, "kubelet", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	// The node source has a wrong password: the pull can only succeed with
 	// the credentials the kubelet sends.
 	wrong := newPassword(reg.user)

@@ -105,10 +105,7 @@ func TestConcurrentCRIPullsRunProviderOnce(t *testing.T) {
 		tags[i] = fmt.Sprintf("app/web:%d", i)
 	}
 	reg := startRegistry(t, "node", tags...)
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	config, binDir, count := installProvider(t, reg.Host, map[string]string{
 		"PROVIDER_USER": reg.user, "PROVIDER_PASSWORD": reg.password,
 		"PROVIDER_CACHE_KEY_TYPE": "Registry", "PROVIDER_SLEEP": "300ms",
@@ -135,10 +132,7 @@ func TestConcurrentCRIPullsRunProviderOnce(t *testing.T) {
 
 func TestCredHelpersEntryServesPull(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	helperDir, _ := installHelper(t, "e2etest", map[string]string{reg.Host: reg.user + ":" + reg.password})
 	auth := writeFile(t, t.TempDir(), "config.json", fmt.Sprintf(`{"credHelpers": {%q: "e2etest"}}`, reg.Host))
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
@@ -156,10 +150,7 @@ func TestCredHelpersEntryServesPull(t *testing.T) {
 
 func TestHelperSourceServesPull(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	_, program := installHelper(t, "abs", map[string]string{reg.Host: reg.user + ":" + reg.password})
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,

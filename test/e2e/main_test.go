@@ -115,6 +115,23 @@ func startContainerd(t *testing.T, bin string, cfg harness.ContainerdConfig) *ha
 	return c
 }
 
+// hostsDirFor returns a hosts directory that sends reg's host to it over
+// plain HTTP.
+func hostsDirFor(t *testing.T, reg testRegistry) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := harness.WriteHostsToml(dir, reg.Host, reg.Host); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// authFileFor writes a docker config holding reg's credentials.
+func authFileFor(t *testing.T, reg testRegistry) string {
+	t.Helper()
+	return writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+}
+
 // writeFile writes a file under dir with mode 0600 and returns its path.
 func writeFile(t *testing.T, dir, name, content string) string {
 	t.Helper()

@@ -13,11 +13,8 @@ import (
 
 func TestMetricsOnContainerdEndpointAndDecisionLog(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	addr, err := harness.FreeAddress()
 	if err != nil {
 		t.Fatal(err)
@@ -73,11 +70,8 @@ func TestLoadConcurrentCRIPulls(t *testing.T) {
 		refs[i] = fmt.Sprintf("load/app:%d", i)
 	}
 	reg := startRegistry(t, "node", refs...)
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
 		Nodecred: nodecredSection("", dockerconfigSource(auth)),

@@ -13,10 +13,7 @@ import (
 // breaks the file and checks the last good password still serves.
 func TestRotationWithoutRestart(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1", "app/web:2", "app/web:3")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
+	hostsDir := hostsDirFor(t, reg)
 	dir := t.TempDir()
 	auth := filepath.Join(dir, "auth.json")
 	replace := func(content string) {

@@ -24,11 +24,8 @@ type sandboxSetup struct {
 
 func newSandboxSetup(t *testing.T) sandboxSetup {
 	reg := startRegistry(t, "node", "private/pause:3.10")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	return sandboxSetup{reg: reg, image: reg.Host + "/private/pause:3.10", hostsDir: hostsDir, authFile: auth}
 }
 

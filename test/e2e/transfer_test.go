@@ -49,11 +49,8 @@ func ociRegistry(t *testing.T, ref, hostsDir string) *registry.OCIRegistry {
 
 func TestTransferPullServedByNodeSource(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1", "app/web:2")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
 		Nodecred: nodecredSection("", dockerconfigSource(auth)),
@@ -79,11 +76,8 @@ func TestTransferPullServedByNodeSource(t *testing.T) {
 
 func TestNamespaceScoping(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
-	hostsDir := t.TempDir()
-	if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-		t.Fatal(err)
-	}
-	auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
 		Nodecred: nodecredSection("namespaces = [\"k8s.io\"]\n", dockerconfigSource(auth)),
@@ -109,11 +103,8 @@ func TestPushGetsNodeCredentialsOnlyWhenAllowed(t *testing.T) {
 	for _, push := range []bool{false, true} {
 		t.Run(map[bool]string{false: "push=false", true: "push=true"}[push], func(t *testing.T) {
 			reg := startRegistry(t, "node", "app/web:1")
-			hostsDir := t.TempDir()
-			if err := harness.WriteHostsToml(hostsDir, reg.Host, reg.Host); err != nil {
-				t.Fatal(err)
-			}
-			auth := writeFile(t, t.TempDir(), "auth.json", dockerConfig(map[string][2]string{reg.Host: {reg.user, reg.password}}))
+			hostsDir := hostsDirFor(t, reg)
+			auth := authFileFor(t, reg)
 			top := "push = false\n"
 			if push {
 				top = "push = true\n"
