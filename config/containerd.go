@@ -57,9 +57,7 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 // a version 3 or version 2 config.
 func deprecatedAuths(c srvconfig.Config) (string, map[string]DeprecatedAuth) {
 	for _, section := range criSections {
-		plugin, _ := c.Plugins[section].(map[string]any)
-		reg, _ := plugin["registry"].(map[string]any)
-		configs, _ := reg["configs"].(map[string]any)
+		configs, _ := criRegistry(c, section)["configs"].(map[string]any)
 		auths := map[string]DeprecatedAuth{}
 		for host, v := range configs {
 			hc, _ := v.(map[string]any)
@@ -86,13 +84,18 @@ func deprecatedAuths(c srvconfig.Config) (string, map[string]DeprecatedAuth) {
 // configs.
 var criSections = []string{"io.containerd.cri.v1.images", "io.containerd.grpc.v1.cri"}
 
+// criRegistry returns the registry table of CRI's section, or nil.
+func criRegistry(c srvconfig.Config, section string) map[string]any {
+	plugin, _ := c.Plugins[section].(map[string]any)
+	reg, _ := plugin["registry"].(map[string]any)
+	return reg
+}
+
 // criHostsDir finds CRI's registry config_path in a version 3 config
 // ("io.containerd.cri.v1.images") or a version 2 one ("io.containerd.grpc.v1.cri").
 func criHostsDir(c srvconfig.Config) string {
 	for _, section := range criSections {
-		plugin, _ := c.Plugins[section].(map[string]any)
-		reg, _ := plugin["registry"].(map[string]any)
-		if p, _ := reg["config_path"].(string); p != "" {
+		if p, _ := criRegistry(c, section)["config_path"].(string); p != "" {
 			return p
 		}
 	}

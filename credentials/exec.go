@@ -30,7 +30,9 @@ type command struct {
 	Timeout time.Duration
 }
 
-// runner runs commands; tests fake it so they need not exec processes.
+// runner runs commands: the seam where exec could be replaced. nodecred's
+// own tests do not replace it; they run real helper and provider programs
+// (test/programs).
 type runner interface {
 	Run(ctx context.Context, c command) (stdout, stderr []byte, err error)
 }

@@ -25,7 +25,6 @@ type target struct {
 	Source       string   `json:"source,omitempty"`
 	Kind         string   `json:"kind"` // basic, identitytoken or none
 	registryHost docker.RegistryHost
-	credential   credentials.Credential
 }
 
 // plan is what a pull of Ref would do with the node's credentials.
@@ -108,8 +107,8 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 		if h.Capabilities.Has(docker.HostCapabilityResolve) {
 			t.Capabilities = append(t.Capabilities, "resolve")
 		}
-		t.credential = lookup(h.Host)
-		t.Source, t.Kind = t.credential.Source, t.credential.Kind()
+		c := lookup(h.Host)
+		t.Source, t.Kind = c.Source, c.Kind()
 		p.Targets = append(p.Targets, t)
 	}
 	return p, nil
