@@ -1,0 +1,469 @@
+package credentials
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+const (
+	// maxRedactInput bounds the bytes redact reads; the rest is dropped unread.
+	maxRedactInput = 8 << 10
+	// maxRedacted bounds redact's answer in bytes, "…" included.
+	maxRedacted = 512
+	// withheld is the answer when a known secret would still show.
+	withheld = "<output withheld>"
+)
+
+// redact makes a program's output, or an error sentence about it, fit for
+// one log line. It keeps what an operator needs (host names, API names such
+// as GetAuthorizationToken, paths, error sentences, status codes, UUIDs such
+// as AWS request IDs, digests, AWS access key IDs) and puts <redacted> for:
+//   - each known secret, as given and as it reads once made one line;
+//   - the value after a secret-named key: one ending, in any case and with
+//     _ - . ignored, in password, passwd, passphrase, secret, token, auth,
+//     authorization, cookie, signature, apikey, secretkey, privatekey,
+//     accountkey, signingkey, secretaccesskey, or the key sig. So
+//     client_secret, access_token, X-Amz-Security-Token, identitytoken,
+//     authorizationToken, AWS_SECRET_ACCESS_KEY. The key is followed by = or
+//     : as in query strings, headers, JSON, YAML, logfmt, Go's %v and %q. A
+//     quoted value runs to its closing quote, an unquoted one to a space, &
+//     or quote; the scheme of an Authorization value (Basic, Bearer) stays;
+//   - the word after Bearer or Basic (unless a lower-case word), and the
+//     password of user:password@;
+//   - token shapes: JWTs, Google ya29. and 1//0 tokens and AIza keys, ECR
+//     authorization tokens (base64 of "AWS:…"), and runs of base64 or hex
+//     that read as random rather than as words (see randomLooking).
+//
+// AWS access key IDs (AKIA…, ASIA…) stay: they name a key rather than
+// prove it, AWS and the kubelet log them, and they tell an operator which
+// key was refused.
+//
+// The answer is one line of at most maxRedacted bytes: whitespace runs
+// become a space, control and format characters go, invalid UTF-8 becomes
+// U+FFFD, and a longer line is cut on a rune boundary and ends in "…". If a
+// known secret would still show (it is part of "<redacted>", say), the
+// whole answer is withheld.
+//
+// Limits: an unquoted value holding a space, & or quote is redacted up to
+// it; prose such as "invalid token: expected …" loses the word after the
+// colon; a secret after a key not named as secret stays unless its shape
+// gives it away.
+func redact(s string, secrets ...Secret) string {
+	var known []string
+	for _, sec := range secrets {
+		for _, k := range []string{sec.Reveal(), oneLine(sec.Reveal())} {
+			if k != "" && !slices.Contains(known, k) {
+				known = append(known, k)
+			}
+		}
+	}
+	s, cut := capInput(s, known)
+	s = oneLine(s)
+	if cut { // the last word may be a token cut short
+		s = strings.TrimRightFunc(s, func(r rune) bool { return r == '=' || r < 0x80 && isRunByte(byte(r)) })
+	}
+	// Spans are found on the same text, so that no rule hides a key or a
+	// secret from another, then merged and replaced at once.
+	var spans [][2]int
+	for _, k := range known {
+		for i := 0; ; {
+			j := strings.Index(s[i:], k)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, [2]int{i + j, i + j + len(k)})
+			i += j + 1
+		}
+	}
+	for _, m := range userinfo.FindAllStringSubmatchIndex(s, -1) {
+		spans = append(spans, [2]int{m[2], m[3]})
+	}
+	for _, m := range schemeValue.FindAllStringSubmatchIndex(s, -1) {
+		word := s[m[2]:m[3]] // not a word ("Basic authentication") nor a key (Bearer expires_in=1)
+		if strings.IndexFunc(word, func(r rune) bool { return r < 'a' || r > 'z' }) >= 0 &&
+			(m[3] == m[1] || m[1] == len(s) || !isRunByte(s[m[1]])) {
+			spans = append(spans, [2]int{m[2], m[1]})
+		}
+	}
+	spans = keyValueSpans(spans, s)
+	spans = tokenSpans(spans, s)
+	s = truncate(replaceSpans(s, spans), maxRedacted)
+	for _, k := range known {
+		if strings.Contains(s, k) {
+			if strings.Contains(withheld, k) {
+				return ""
+			}
+			return withheld
+		}
+	}
+	return s
+}
+
+// capInput cuts s to maxRedactInput bytes, earlier if a known secret
+// straddles the cut, and reports whether it cut.
+func capInput(s string, known []string) (string, bool) {
+	if len(s) <= maxRedactInput {
+		return s, false
+	}
+	cut := maxRedactInput
+	for moved := true; moved; {
+		moved = false
+		for _, k := range known {
+			lo, hi := max(0, cut-len(k)+1), min(len(s), cut+len(k)-1)
+			if i := strings.Index(s[lo:hi], k); i >= 0 {
+				cut, moved = lo+i, true
+			}
+		}
+	}
+	return s[:cut], true
+}
+
+// oneLine collapses whitespace runs into one space, drops control and
+// format characters (escape sequences, bidi overrides) and replaces
+// invalid UTF-8.
+func oneLine(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+		default:
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// replaceSpans puts one placeholder for each run of overlapping or
+// touching spans.
+func replaceSpans(s string, spans [][2]int) string {
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	done := 0
+	for i := 0; i < len(spans); {
+		from, to := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] <= to; i++ {
+			to = max(to, spans[i][1])
+		}
+		b.WriteString(s[done:from])
+		b.WriteString(redacted)
+		done = to
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// truncate cuts s, valid UTF-8, to at most n bytes on a rune boundary,
+// ending in "…".
+func truncate(s string, n int) string {
+	const ellipsis = "…"
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len(ellipsis)
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+var (
+	// userinfo matches scheme://user:password@; group 1 is the password.
+	userinfo = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^/\s@:]*:([^/\s@]+)@`)
+	// schemeValue matches Bearer or Basic and the word after; group 1 is the word.
+	schemeValue = regexp.MustCompile(`\b(?:Bearer|Basic) +([A-Za-z0-9+/_.~\-]+)=*`)
+	// keySep matches a key (group 1), its closing quote if any, and = or :.
+	keySep = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(?:\\*["'])? ?[=:] ?`)
+	// authScheme is the scheme at the start of an Authorization value.
+	authScheme = regexp.MustCompile(`(?i)^\[?(?:basic|bearer|digest|negotiate|token|aws4-hmac-sha256) +`)
+	// secretKeyEnds are the endings of secret-named keys, lower case, with
+	// no _ - or .
+	secretKeyEnds = []string{"password", "passwd", "passphrase", "secret", "token", "auth",
+		"authorization", "cookie", "signature", "apikey", "secretkey", "privatekey",
+		"accountkey", "signingkey", "secretaccesskey"}
+	keyFold = strings.NewReplacer("_", "", "-", "", ".", "")
+)
+
+func isSecretKey(k string) bool {
+	k = strings.ToLower(keyFold.Replace(k))
+	return k == "sig" || slices.ContainsFunc(secretKeyEnds, func(end string) bool { return strings.HasSuffix(k, end) })
+}
+
+// keyValueSpans adds the span of the value after each secret-named key. A
+// "key" right after / is the end of a path (Post "…/token": …).
+func keyValueSpans(spans [][2]int, s string) [][2]int {
+	// reach is the end of the longest value yet; plain says it was neither
+	// quoted nor bracketed, so a plain value starting inside it ends there too.
+	reach, plain := 0, false
+	for _, m := range keySep.FindAllStringSubmatchIndex(s, -1) {
+		key, i := s[m[2]:m[3]], m[1]
+		if !isSecretKey(key) || m[2] > 0 && s[m[2]-1] == '/' {
+			continue
+		}
+		if strings.HasSuffix(strings.ToLower(key), "authorization") {
+			if a := authScheme.FindStringIndex(s[i:]); a != nil {
+				i += a[1]
+			}
+		}
+		if i < reach && (reach == len(s) || plain && strings.IndexByte("\\\"'{[", s[i]) < 0) {
+			continue // inside a value that holds it whole
+		}
+		from, to := valueSpan(s, i)
+		if from == to {
+			continue
+		}
+		spans = append(spans, [2]int{from, to})
+		if to > reach {
+			reach, plain = to, from == i && strings.IndexByte("{[", s[i]) < 0
+		}
+	}
+	return spans
+}
+
+// valueSpan returns the value starting at i. A value opened by a quote with
+// n backslashes before it (n > 0 inside Go's %q) ends at the first quote
+// with at most n, a single-quoted one at a lone ', an unclosed one at the
+// end of s. An unquoted one ends at a space, & or quote, but not before
+// the bracket it opens with ({…} or Go's [a b]) is closed.
+func valueSpan(s string, i int) (int, int) {
+	j := i
+	for j < len(s) && s[j] == '\\' {
+		j++
+	}
+	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		q, esc, from := s[j], j-i, j+1
+		for k := from; k < len(s); k++ {
+			switch {
+			case s[k] != q:
+			case q == '\'' && k+1 < len(s) && s[k+1] == '\'': // YAML's ''
+				k++
+			case q == '\'':
+				return from, k
+			default:
+				n := 0
+				for k-n > from && s[k-n-1] == '\\' {
+					n++
+				}
+				if n <= esc {
+					return from, k - n
+				}
+			}
+		}
+		return from, len(s)
+	}
+	depth := 0
+	for k := i; k < len(s); k++ {
+		switch c := s[k]; {
+		case (c == '{' || c == '[') && (k == i || depth > 0):
+			depth++
+		case (c == '}' || c == ']') && depth > 0:
+			depth--
+		case depth == 0 && strings.IndexByte(" &\"'", c) >= 0:
+			return i, k
+		}
+	}
+	return i, len(s)
+}
+
+var (
+	// tokenShape is a token known by its look: a JWT, a Google access or
+	// refresh token or API key, an ECR authorization token.
+	tokenShape = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8}|ya29\.|1//0[A-Za-z0-9_\-]|AIza[A-Za-z0-9_\-]{30}|QVdTO[A-Za-z0-9+/]{4}`)
+	// awsKeyID is an AWS access key ID.
+	awsKeyID = regexp.MustCompile(`^A(?:KIA|SIA|ROA|IDA)[A-Z0-9]{16}$`)
+	// digest ends where a digest's hex starts: sha256: or blobs/sha256/.
+	digest = regexp.MustCompile(`sha(?:256|384|512)[:/]$`)
+)
+
+// afterDigest reports whether before ends where a digest's hex starts.
+func afterDigest(before string) bool { return digest.MatchString(before[max(0, len(before)-7):]) }
+
+// tokenSpans adds token-like runs of [A-Za-z0-9+/_%.~-] (with any = padding).
+// A run holding a token shape goes whole; otherwise each dot-separated part
+// of it (base64 and hex have no dots, host names do) goes if randomPart.
+func tokenSpans(spans [][2]int, s string) [][2]int {
+	for i := 0; i < len(s); {
+		if !isRunByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isRunByte(s[j]) {
+			j++
+		}
+		if e := j + len(s[j:]) - len(strings.TrimLeft(s[j:], "=")); e == len(s) || !isRunByte(s[e]) {
+			j = e // padding, not key=value
+		}
+		if tokenShape.MatchString(s[i:j]) {
+			spans = append(spans, [2]int{i, j})
+		} else {
+			for k := i; k < j; {
+				e := strings.IndexByte(s[k:j], '.')
+				if e = k + e; e < k {
+					e = j
+				}
+				if !afterDigest(s[:k]) && randomPart(s[k:e]) {
+					spans = append(spans, [2]int{k, e})
+				}
+				k = e + 1
+			}
+		}
+		i = j
+	}
+	return spans
+}
+
+// randomPart reports whether p, with no dot, reads as random in one of its
+// /-separated parts or as a whole, digests left out; a token in a path
+// takes the path with it, and a base64 token's slashes leave none of it.
+func randomPart(p string) bool {
+	if len(p) < 20 {
+		return false
+	}
+	var rest strings.Builder
+	for i := 0; i < len(p); {
+		e := strings.IndexByte(p[i:], '/')
+		if e = i + e; e < i {
+			e = len(p)
+		}
+		if !afterDigest(p[:i]) {
+			if randomLooking(p[i:e]) {
+				return true
+			}
+			rest.WriteString(p[i:min(e+1, len(p))])
+		}
+		i = e + 1
+	}
+	return randomLooking(rest.String())
+}
+
+// randomLooking reports whether p reads as random rather than as words. It
+// is true for 20 hex digits or more with digits and letters, for 40 of
+// base64 in both cases (an AWS secret access key), and for 20 characters
+// or more in words (runs of letters, digits, + and /) of 6 or more that
+// bear the marks of chance: 30% of their letters and digits in pieces of
+// one or two (a piece being a run of digits, of lower or of upper case, or
+// a Capitalized word), a change of class (but a capital starting a word)
+// at 22% of them, or under 22% vowels among 12 letters or more.
+// Identifiers (GetAuthorizationToken, AmazonEC2ContainerRegistry_V20150921)
+// have long pieces, few changes and more vowels; short words
+// (kube-api-access-x2b7q) and UUIDs do not count. Of random strings of 27
+// characters it misses about 1 in 1000 of base64, 1 in 80 of lower case
+// and digits, 1 in 16 of base32 (TestRedactRandomTokens).
+func randomLooking(p string) bool {
+	const hexDigits, b64 = "0123456789abcdefABCDEF", "+/0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	switch {
+	case len(p) < 20 || awsKeyID.MatchString(p):
+		return false
+	case strings.Trim(p, hexDigits) == "":
+		return strings.Trim(p, "0123456789") != "" && strings.ContainsAny(p, "0123456789")
+	case len(p) == 40 && strings.Trim(p, b64) == "" &&
+		strings.IndexFunc(p, unicode.IsUpper) >= 0 && strings.IndexFunc(p, unicode.IsLower) >= 0:
+		return true
+	}
+	var chars, alnum, short, changes, letters, vowels int
+	for i := 0; i < len(p); {
+		if isUUID(p, i) {
+			i += 36
+			continue
+		}
+		w := i
+		for w < len(p) && (isAlnum(p[w]) || p[w] == '+' || p[w] == '/') && (w == i || !isUUID(p, w)) {
+			w++
+		}
+		if w-i < 6 {
+			i = max(w, i+1)
+			continue
+		}
+		prev := byte(0)
+		for j := i; j < w; {
+			if !isAlnum(p[j]) {
+				j++
+				continue
+			}
+			e := pieceEnd(p[:w], j)
+			if e-j <= 2 {
+				short += e - j
+			}
+			for _, c := range []byte(p[j:e]) {
+				class := charClass(c)
+				if prev != 0 && class != prev && (prev != 'A' || class != 'a') {
+					changes++
+				}
+				prev = class
+				if class != '0' {
+					letters++
+					if strings.IndexByte("aeiouAEIOU", c) >= 0 {
+						vowels++
+					}
+				}
+			}
+			alnum, j = alnum+e-j, e
+		}
+		chars, i = chars+w-i, w
+	}
+	return chars >= 20 && (short*10 >= alnum*3 || changes*50 >= alnum*11 || letters >= 12 && vowels*50 < letters*11)
+}
+
+// pieceEnd returns the end of the piece at i: digits, lower case, upper
+// case, or one capital and lower case; the last capital of a run before
+// lower case starts the next piece (EC|Container).
+func pieceEnd(s string, i int) int {
+	class, j := charClass(s[i]), i+1
+	for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == class {
+		j++
+	}
+	if class == 'A' && j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
+		if j-i > 1 {
+			return j - 1
+		}
+		for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
+			j++
+		}
+	}
+	return j
+}
+
+// charClass is '0' for a digit, 'a' for lower case, 'A' for upper case.
+func charClass(c byte) byte {
+	switch {
+	case c <= '9':
+		return '0'
+	case c >= 'a':
+		return 'a'
+	}
+	return 'A'
+}
+
+// isUUID reports whether a UUID (8-4-4-4-12 hex digits) stands alone at s[i:].
+func isUUID(s string, i int) bool {
+	if len(s)-i < 36 || i > 0 && isAlnum(s[i-1]) || len(s)-i > 36 && isAlnum(s[i+36]) {
+		return false
+	}
+	for k, c := range []byte(s[i : i+36]) {
+		if (k == 8 || k == 13 || k == 18 || k == 23) != (c == '-') || c != '-' && !isHex(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isRunByte(c byte) bool { return isAlnum(c) || strings.IndexByte("+/_%.~-", c) >= 0 }
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
