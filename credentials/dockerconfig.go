@@ -13,21 +13,15 @@ import (
 	"time"
 )
 
-// dockerHubAliases are the names under which docker and the containers tools
-// store Docker Hub credentials; containerd contacts registry-1.docker.io.
-var dockerHubAliases = map[string]bool{
-	"docker.io":            true,
-	"index.docker.io":      true,
-	"registry-1.docker.io": true,
-}
-
-// DockerConfig is the parsed "auths" section of a docker config.json or a
-// containers auth.json, keyed by normalised host.
+// DockerConfig is a parsed docker config.json or containers auth.json: its
+// "auths" keyed by normalised host, and its credHelpers and credsStore.
 type DockerConfig struct {
 	hosts map[string][]dockerAuth
-	// helpers maps a host to the credHelpers entry for it.
+	// helpers maps a host to its credHelpers entry; an empty entry means
+	// the file's auths, as it does to docker.
 	helpers map[string]string
-	// store is credsStore: the helper for hosts without an auths entry.
+	// store is credsStore: the helper for every host without a
+	// credHelpers entry, ahead of auths, as in docker.
 	store string
 }
 
@@ -53,6 +47,17 @@ type dockerAuthEntry struct {
 
 // ParseDockerConfig parses a docker config file. Its errors name keys and
 // positions, never values, because values are secrets.
+//
+// Keys are matched more loosely than docker matches them, on purpose: all
+// of Docker Hub's names are Docker Hub (docker itself only reads
+// "https://index.docker.io/v1/", podman writes "docker.io"); URL keys and
+// upper-case keys name their host; and an auths key with a path
+// ("quay.io/team") serves only repositories under that path, as in
+// containers-auth.json, where docker would hand it to every repository of
+// the host. A credHelpers key with a path matches nothing, as in docker.
+// When several keys name the same host and path, the one docker looks up
+// wins ("https://index.docker.io/v1/" for Docker Hub, the bare host
+// otherwise), then the first in sorted order.
 func ParseDockerConfig(data []byte) (DockerConfig, error) {
 	var f dockerConfigFile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -60,29 +65,31 @@ func ParseDockerConfig(data []byte) (DockerConfig, error) {
 		return DockerConfig{}, fmt.Errorf("invalid docker config: %w", scrubJSONError(err))
 	}
 	cfg := DockerConfig{hosts: map[string][]dockerAuth{}, helpers: map[string]string{}, store: f.CredsStore}
-	for key, name := range f.CredHelpers {
-		host, _, err := normaliseAuthKey(key)
-		if err != nil {
-			return DockerConfig{}, fmt.Errorf("credHelpers: %w", err)
+	helperKeys, err := sortAuthKeys(f.CredHelpers)
+	if err != nil {
+		return DockerConfig{}, fmt.Errorf("credHelpers: %w", err)
+	}
+	for _, k := range helperKeys {
+		name := f.CredHelpers[k.key]
+		if name != "" { // "": this host uses auths, even with credsStore set
+			if err := checkHelperName(name); err != nil {
+				return DockerConfig{}, fmt.Errorf("credHelpers[%q]: %w", k.key, err)
+			}
 		}
-		if err := checkHelperName(name); err != nil {
-			return DockerConfig{}, fmt.Errorf("credHelpers[%q]: %w", key, err)
+		if _, dup := cfg.helpers[k.host]; dup || k.path != "" {
+			continue
 		}
-		cfg.helpers[host] = name
+		cfg.helpers[k.host] = name
 	}
 	if err := checkHelperName(f.CredsStore); f.CredsStore != "" && err != nil {
 		return DockerConfig{}, fmt.Errorf("credsStore: %w", err)
 	}
-	keys := make([]string, 0, len(f.Auths))
-	for k := range f.Auths {
-		keys = append(keys, k)
+	keys, err := sortAuthKeys(f.Auths)
+	if err != nil {
+		return DockerConfig{}, fmt.Errorf("auths: %w", err)
 	}
-	sort.Strings(keys) // first key wins when aliases collide: deterministic
-	for _, key := range keys {
-		host, path, err := normaliseAuthKey(key)
-		if err != nil {
-			return DockerConfig{}, err
-		}
+	for _, k := range keys {
+		key, host, path := k.key, k.host, k.path
 		cred, err := f.Auths[key].credential()
 		if err != nil {
 			return DockerConfig{}, fmt.Errorf("auths[%q]: %w", key, err)
@@ -151,33 +158,57 @@ func (e dockerAuthEntry) credential() (Credential, error) {
 	return c, nil
 }
 
-// normaliseAuthKey turns an auths key into a host and repository path.
-// URL keys ("https://index.docker.io/v1/") keep only their host, as docker
-// does; bare keys may carry a path ("quay.io/team"), as containers-auth.json
-// allows.
+// normaliseAuthKey turns an auths or credHelpers key into a host and
+// repository path. URL keys ("https://index.docker.io/v1/") keep only their
+// host, as docker does; bare keys may carry a path ("quay.io/team"), as
+// containers-auth.json allows.
 func normaliseAuthKey(key string) (host, path string, err error) {
 	if strings.Contains(key, "://") {
 		u, err := url.Parse(key)
 		if err != nil || u.Host == "" {
-			return "", "", fmt.Errorf("auths: key %q is not a registry host or URL", key)
+			return "", "", fmt.Errorf("key %q is not a registry host or URL", key)
 		}
 		return canonicalHost(u.Host), "", nil
 	}
 	host, path, _ = strings.Cut(strings.TrimSuffix(key, "/"), "/")
 	if host == "" {
-		return "", "", fmt.Errorf("auths: key %q has no host", key)
+		return "", "", fmt.Errorf("key %q has no host", key)
 	}
 	return canonicalHost(host), path, nil
 }
 
-func canonicalHost(host string) string {
-	if strings.ContainsFunc(host, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
-		host = strings.ToLower(host)
+// authKey is a config key with its normalised host and path.
+type authKey struct{ key, host, path string }
+
+// sortAuthKeys normalises the keys of m and orders them so that, among keys
+// for the same host and path, the key docker itself looks up comes first,
+// then the rest in sorted order.
+func sortAuthKeys[V any](m map[string]V) ([]authKey, error) {
+	keys := make([]authKey, 0, len(m))
+	for key := range m {
+		host, path, err := normaliseAuthKey(key)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, authKey{key: key, host: host, path: path})
 	}
-	if dockerHubAliases[host] {
-		return "docker.io"
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := keys[i].isDockers(), keys[j].isDockers(); a != b {
+			return a
+		}
+		return keys[i].key < keys[j].key
+	})
+	return keys, nil
+}
+
+// isDockers reports whether k is the key docker's own lookup reads for its
+// host (configfile.GetAuthConfig): "https://index.docker.io/v1/" for Docker
+// Hub, the host itself for any other.
+func (k authKey) isDockers() bool {
+	if k.host == "docker.io" {
+		return k.key == dockerHubServerURL
 	}
-	return host
+	return k.key == k.host
 }
 
 // scrubJSONError drops the parts of a JSON error that can quote input.
@@ -197,16 +228,18 @@ func scrubJSONError(err error) error {
 	return errors.New("malformed JSON")
 }
 
-// helperFor returns the credential helper for host: its credHelpers entry,
-// or credsStore when the host has no auths entry either.
-func (c DockerConfig) helperFor(host, repoPath string) string {
+// helperFor returns the credential helper docker would ask for host, or ""
+// for the file's auths: the host's credHelpers entry, else credsStore. As
+// in docker (configfile.GetCredentialsStore), credsStore serves every host
+// without a credHelpers entry, ahead of auths: docker's native store reads
+// an auths entry only for fields other than the credential, so with
+// credsStore set an auths entry is never sent, and a helper that has no
+// credential for the host means no credential.
+func (c DockerConfig) helperFor(host string) string {
 	if name, ok := c.helpers[canonicalHost(host)]; ok {
 		return name
 	}
-	if c.store != "" && c.Lookup(host, repoPath).IsZero() {
-		return c.store
-	}
-	return ""
+	return c.store
 }
 
 // DockerConfigSource serves a docker config file, re-read when it changes:
@@ -229,15 +262,15 @@ func NewDockerConfigSource(path string, timeout time.Duration) *DockerConfigSour
 	}
 }
 
-// Get answers with the credHelpers entry for the contacted host, else its
-// auths entry, else credsStore, as docker does.
+// Get answers with the helper docker would ask for the contacted host (its
+// credHelpers entry, else credsStore), else with its auths entry.
 func (s *DockerConfigSource) Get(ctx context.Context, req Request) (Credential, error) {
 	cfg, ok := s.file.Load(ctx)
 	if !ok {
 		return Credential{}, nil
 	}
 	path := req.RepoPath()
-	if name := cfg.helperFor(req.Host, path); name != "" {
+	if name := cfg.helperFor(req.Host); name != "" {
 		h := s.helpers.get(ctx, name)
 		if h == nil {
 			return Credential{}, nil

@@ -29,7 +29,7 @@ func TestDockerConfigLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := dc.helperFor("gcr.io", "proj/app"); got != "gcloud" {
+	if got := dc.helperFor("gcr.io"); got != "gcloud" {
 		t.Errorf("helperFor(gcr.io) = %q, want gcloud", got)
 	}
 	tests := []struct {
@@ -61,6 +61,36 @@ func TestDockerConfigLookup(t *testing.T) {
 	}
 }
 
+func TestDockerConfigHelperFor(t *testing.T) {
+	tests := []struct {
+		name, cfg, host, want string
+	}{
+		{"none", `{"auths": {"r.io": {"auth": "` + b64("u:p") + `"}}}`, "r.io", ""},
+		{"credHelpers", `{"credHelpers": {"r.io": "ecr-login"}}`, "r.io", "ecr-login"},
+		{"credHelpers other host", `{"credHelpers": {"r.io": "ecr-login"}}`, "s.io", ""},
+		{"credHelpers upper-case host", `{"credHelpers": {"r.io": "ecr-login"}}`, "R.IO", "ecr-login"},
+		{"credHelpers URL key", `{"credHelpers": {"https://r.io/v2/": "ecr-login"}}`, "r.io", "ecr-login"},
+		{"credHelpers path key ignored", `{"credHelpers": {"r.io/team": "ecr-login"}}`, "r.io", ""},
+		{"credsStore ahead of auths", `{"auths": {"r.io": {"auth": "` + b64("u:p") + `"}}, "credsStore": "pass"}`, "r.io", "pass"},
+		{"credsStore every host", `{"credsStore": "pass"}`, "s.io:5000", "pass"},
+		{"credHelpers ahead of credsStore", `{"credHelpers": {"r.io": "ecr-login"}, "credsStore": "pass"}`, "r.io", "ecr-login"},
+		{"empty credHelpers entry: auths", `{"credHelpers": {"r.io": ""}, "credsStore": "pass"}`, "r.io", ""},
+		{"Docker Hub by URL", `{"credHelpers": {"https://index.docker.io/v1/": "hub"}}`, "registry-1.docker.io", "hub"},
+		{"Docker Hub by name", `{"credHelpers": {"docker.io": "hub"}}`, "index.docker.io", "hub"},
+		{"Docker Hub: docker's key wins", `{"credHelpers": {"docker.io": "podman", "https://index.docker.io/v1/": "docker"}}`, "registry-1.docker.io", "docker"},
+		{"host key wins over URL key", `{"credHelpers": {"https://r.io": "url", "r.io": "host"}}`, "r.io", "host"},
+	}
+	for _, tt := range tests {
+		dc, err := ParseDockerConfig([]byte(tt.cfg))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := dc.helperFor(tt.host); got != tt.want {
+			t.Errorf("%s: helperFor(%q) = %q, want %q", tt.name, tt.host, got, tt.want)
+		}
+	}
+}
+
 func TestDockerHubAliasesAllServeDockerHub(t *testing.T) {
 	for _, key := range []string{"docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/"} {
 		dc, err := ParseDockerConfig([]byte(`{"auths": {"` + key + `": {"auth": "` + b64("u:p") + `"}}}`))
@@ -81,7 +111,9 @@ func TestDockerConfigErrorsCarryNoSecret(t *testing.T) {
 		{"syntax", `{"auths": {"r.io": {"password": "` + secret + `"`, "invalid docker config"},
 		{"wrong type", `{"auths": {"r.io": {"password": 12345}}}`, `wrong type number`},
 		{"not an object", `["` + secret + `"]`, "invalid docker config"},
-		{"bad url key", `{"auths": {"https://": {"auth": "` + b64("u:"+secret) + `"}}}`, `key "https://"`},
+		{"bad url key", `{"auths": {"https://": {"auth": "` + b64("u:"+secret) + `"}}}`, `auths: key "https://" is not a registry host or URL`},
+		{"bad credHelpers key", `{"credHelpers": {"/x": "pass"}}`, `credHelpers: key "/x" has no host`},
+		{"bad credHelpers name", `{"credHelpers": {"r.io": "../x"}}`, `credHelpers["r.io"]: "../x" is not a credential helper name`},
 	}
 	for _, tt := range tests {
 		_, err := ParseDockerConfig([]byte(tt.cfg))

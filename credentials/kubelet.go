@@ -1,12 +1,13 @@
 package credentials
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const (
-	kubeletConfigAPIVersion = "kubelet.config.k8s.io/v1"
-	kubeletConfigKind       = "CredentialProviderConfig"
-)
+const kubeletConfigKind = "CredentialProviderConfig"
 
 // KubeletSource runs kubelet credential provider plugins
 // (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/)
@@ -31,7 +29,8 @@ type KubeletSource struct {
 var _ Source = (*KubeletSource)(nil)
 
 // NewKubeletSource reads the providers from configPath; their executables
-// are in binDir.
+// are in binDir. Unlike OpenKubeletSource, it checks nothing until the
+// first lookup.
 func NewKubeletSource(configPath, binDir string, timeout time.Duration) *KubeletSource {
 	return &KubeletSource{file: newReloadingFile(configPath, false, func(data []byte) ([]*provider, error) {
 		cfg, err := ParseKubeletConfig(data)
@@ -71,35 +70,42 @@ func askProviders(ctx context.Context, providers []*provider, req Request) Crede
 	return Credential{}
 }
 
-// ParseKubeletConfig parses a CredentialProviderConfig in YAML or JSON and
-// checks it as the kubelet does. Unknown fields are errors.
+// ParseKubeletConfig parses a CredentialProviderConfig in YAML or JSON, of
+// any version the kubelet accepts (kubelet.config.k8s.io/v1, v1beta1 or
+// v1alpha1), and checks it as the kubelet does. It decodes as the kubelet's
+// strict codec does: unknown, duplicate and wrongly-cased fields are
+// errors. The result is in the v1 types, whose fields are every version's;
+// its apiVersion is the file's. Errors name fields, never values: a
+// provider's env may hold secrets.
 func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, error) {
-	j, err := yaml.YAMLToJSON(data)
+	j, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return nil, errors.New("invalid YAML")
+		return nil, invalidYAML(err)
 	}
-	// Service account tokens are refused before the typed decode, so that
-	// the message is the same with kubelet API types that predate them.
 	var loose struct {
-		Providers []struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Providers  []struct {
 			TokenAttributes json.RawMessage `json:"tokenAttributes"`
 		} `json:"providers"`
 	}
-	if json.Unmarshal(j, &loose) == nil {
-		for i, p := range loose.Providers {
-			if len(p.TokenAttributes) > 0 && string(p.TokenAttributes) != "null" {
-				return nil, fmt.Errorf("providers[%d].tokenAttributes: service account tokens belong to a pod, and containerd pulls for the node", i)
-			}
-		}
-	}
-	var cfg kubeletconfig.CredentialProviderConfig
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	if err := json.Unmarshal(j, &loose); err != nil {
 		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", scrubJSONError(err))
 	}
-	if cfg.APIVersion != kubeletConfigAPIVersion || cfg.Kind != kubeletConfigKind {
-		return nil, fmt.Errorf("apiVersion %q, kind %q: want %s %s", cfg.APIVersion, cfg.Kind, kubeletConfigAPIVersion, kubeletConfigKind)
+	// Service account tokens are refused first, in every version: the
+	// kubelet takes them only in v1 (in v1alpha1 and v1beta1 they are an
+	// unknown field), so the message is the same whatever the version.
+	for i, p := range loose.Providers {
+		if len(p.TokenAttributes) > 0 && string(p.TokenAttributes) != "null" {
+			return nil, fmt.Errorf("providers[%d].tokenAttributes: service account tokens belong to a pod, and containerd pulls for the node", i)
+		}
+	}
+	if !slices.Contains(kubeletConfigVersions, loose.APIVersion) || loose.Kind != kubeletConfigKind {
+		return nil, fmt.Errorf("apiVersion %q, kind %q: want %s %s", loose.APIVersion, loose.Kind, wantVersions(kubeletConfigVersions), kubeletConfigKind)
+	}
+	var cfg kubeletconfig.CredentialProviderConfig
+	if err := decodeStrict(j, &cfg); err != nil {
+		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", err)
 	}
 	if len(cfg.Providers) == 0 {
 		return nil, errors.New("providers: none configured")
@@ -108,7 +114,7 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 	for i, p := range cfg.Providers {
 		field := fmt.Sprintf("providers[%d]", i)
 		switch {
-		case p.Name == "" || strings.ContainsAny(p.Name, `/\`) || p.Name == "." || p.Name == "..":
+		case p.Name == "" || strings.ContainsAny(p.Name, `/\ `) || p.Name == "." || p.Name == "..":
 			return nil, fmt.Errorf("%s.name: %q is not a file name in bin_dir", field, p.Name)
 		case seen[p.Name]:
 			return nil, fmt.Errorf("%s.name: %q is configured twice", field, p.Name)
@@ -116,8 +122,10 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 			return nil, fmt.Errorf("%s.matchImages: required", field)
 		case p.DefaultCacheDuration == nil || p.DefaultCacheDuration.Duration < 0:
 			return nil, fmt.Errorf("%s.defaultCacheDuration: required and not negative", field)
-		case p.APIVersion != providerAPIVersion:
-			return nil, fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, providerAPIVersion)
+		case p.APIVersion == "":
+			return nil, fmt.Errorf("%s.apiVersion: required (%s)", field, wantVersions(providerAPIVersions))
+		case !slices.Contains(providerAPIVersions, p.APIVersion):
+			return nil, fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, wantVersions(providerAPIVersions))
 		}
 		if _, err := ParsePatterns(p.MatchImages); err != nil {
 			return nil, fmt.Errorf("%s.matchImages%w", field, err)
@@ -125,6 +133,18 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 		seen[p.Name] = true
 	}
 	return &cfg, nil
+}
+
+// lineNumber finds the line a YAML error names.
+var lineNumber = regexp.MustCompile(`line (\d+)`)
+
+// invalidYAML reports a YAML error by its line only: the YAML library's
+// message can quote the input.
+func invalidYAML(err error) error {
+	if m := lineNumber.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("invalid YAML at line %s", m[1])
+	}
+	return errors.New("invalid YAML")
 }
 
 func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, run runner, clock func() time.Time) []*provider {

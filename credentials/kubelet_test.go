@@ -65,13 +65,21 @@ func TestParseKubeletConfig(t *testing.T) {
 	}
 	const base = "matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n  "
 	tests := []struct{ name, cfg, want string }{
-		{"wrong apiVersion", strings.Replace(good, "kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v1beta1", 1), `apiVersion "kubelet.config.k8s.io/v1beta1"`},
+		{"unknown apiVersion", strings.Replace(good, "kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v2", 1), `apiVersion "kubelet.config.k8s.io/v2", kind "CredentialProviderConfig": want kubelet.config.k8s.io/v1, v1beta1 or v1alpha1 CredentialProviderConfig`},
+		{"other group", strings.Replace(good, "kubelet.config.k8s.io/v1", "kubeproxy.config.k8s.io/v1alpha1", 1), `apiVersion "kubeproxy.config.k8s.io/v1alpha1"`},
+		{"no apiVersion", strings.Replace(good, "apiVersion: kubelet.config.k8s.io/v1\n", "", 1), `apiVersion "", kind "CredentialProviderConfig"`},
+		{"wrong kind", strings.Replace(good, "kind: CredentialProviderConfig", "kind: KubeletConfiguration", 1), `kind "KubeletConfiguration"`},
 		{"no providers", "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: []\n", "providers: none"},
 		{"bad name", provider("name: ../evil\n  " + base), `providers[0].name: "../evil"`},
 		{"no matchImages", provider("name: p\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"), "providers[0].matchImages: required"},
 		{"bad matchImages", provider("name: p\n  matchImages: [\"a..b\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"), `providers[0].matchImages[0]: host pattern "a..b"`},
 		{"no defaultCacheDuration", provider("name: p\n  matchImages: [\"r.io\"]\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"), "providers[0].defaultCacheDuration: required"},
-		{"old provider apiVersion", provider("name: p\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1alpha1\n"), `providers[0].apiVersion: "credentialprovider.kubelet.k8s.io/v1alpha1"`},
+		{"unknown provider apiVersion", provider("name: p\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v2\n"), `providers[0].apiVersion: "credentialprovider.kubelet.k8s.io/v2" is not supported (want credentialprovider.kubelet.k8s.io/v1, v1beta1 or v1alpha1)`},
+		{"no provider apiVersion", provider("name: p\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n"), `providers[0].apiVersion: required`},
+		{"name with a space", provider("name: a b\n  " + base), `providers[0].name: "a b" is not a file name`},
+		{"field in the wrong case", provider("name: p\n  " + base + "matchimages: [\"s.io\"]\n"), `unknown field "providers[0].matchimages"`},
+		{"duplicate key", provider("name: p\n  " + base + "name: q\n"), "invalid YAML at line"},
+		{"tokenAttributes in v1alpha1", strings.Replace(provider("name: p\n  "+base+"tokenAttributes: {serviceAccountTokenAudience: x}\n"), "kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v1alpha1", 1), "providers[0].tokenAttributes: service account tokens"},
 		{"tokenAttributes", provider("name: p\n  " + base + "tokenAttributes: {serviceAccountTokenAudience: x, cacheType: Token}\n"), "providers[0].tokenAttributes"},
 		{"unknown field", provider("name: p\n  " + base + "colour: blue\n"), `unknown field`},
 		{"duplicate", provider("name: p\n  "+strings.TrimSpace(base)) + "\n- name: p\n  " + base, `providers[1].name: "p" is configured twice`},

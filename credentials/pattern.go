@@ -14,11 +14,18 @@ import (
 // has one, and an optional path must be a prefix of the repository path.
 // A glob never spans labels: "*.example.com" does not match
 // "a.b.example.com" nor "example.com".
+//
+// Docker Hub's names are one host: a pattern that names one of them
+// ("docker.io", "index.docker.io", "registry-1.docker.io", or docker's key
+// "https://index.docker.io/v1/") matches all of them, so "docker.io" covers
+// registry-1.docker.io, the host containerd contacts. A glob is not a name:
+// "*.docker.io" matches only the names it matches label by label.
 type Pattern struct {
 	text   string
 	labels []string
 	port   string
 	path   string
+	hub    bool // names Docker Hub: matches any of its names, without a port
 }
 
 // ParsePattern parses a host pattern such as "registry.example.com",
@@ -26,8 +33,9 @@ type Pattern struct {
 // accepted and ignored, as the kubelet does.
 func ParsePattern(s string) (Pattern, error) {
 	rest := s
+	scheme := false
 	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
+		rest, scheme = rest[i+3:], true
 	}
 	hostport, path, _ := strings.Cut(rest, "/")
 	host, port := splitHostPort(hostport)
@@ -46,7 +54,14 @@ func ParsePattern(s string) (Pattern, error) {
 			return Pattern{}, fmt.Errorf("host pattern %q: bad glob %q: %w", s, l, err)
 		}
 	}
-	return Pattern{text: s, labels: labels, port: port, path: path}, nil
+	p := Pattern{text: s, labels: labels, port: port, path: path}
+	if port == "" && isDockerHub(strings.Join(labels, ".")) {
+		p.hub = true
+		if scheme && (path == "v1" || path == "v1/") {
+			p.path = "" // docker's key for Docker Hub, "https://index.docker.io/v1/": not a repository path
+		}
+	}
+	return p, nil
 }
 
 // String returns the pattern as written.
@@ -63,6 +78,7 @@ type target struct {
 	host   string // lower case, without port
 	port   string
 	labels int
+	hub    bool // one of Docker Hub's names, without a port
 }
 
 func splitTarget(hostport string) target {
@@ -70,10 +86,13 @@ func splitTarget(hostport string) target {
 	if strings.ContainsFunc(h, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
 		h = strings.ToLower(h)
 	}
-	return target{host: h, port: port, labels: strings.Count(h, ".") + 1}
+	return target{host: h, port: port, labels: strings.Count(h, ".") + 1, hub: port == "" && isDockerHub(h)}
 }
 
 func (p Pattern) match(t target, repoPath string) bool {
+	if p.hub {
+		return t.hub && strings.HasPrefix(repoPath, p.path)
+	}
 	if t.port != p.port || t.labels != len(p.labels) || !strings.HasPrefix(repoPath, p.path) {
 		return false
 	}
@@ -99,11 +118,13 @@ func (p Pattern) match(t target, repoPath string) bool {
 // Patterns matches when any of its patterns does. Patterns are indexed by
 // the literal labels that end them ("team5.example.com" for
 // "*.team5.example.com"), so a lookup costs a few map probes however many
-// patterns there are.
+// patterns there are. Patterns naming Docker Hub are kept apart and asked
+// only about Docker Hub's names.
 type Patterns struct {
 	all      []Pattern
 	bySuffix map[suffixKey][]int // literal suffix and port -> indexes into all
 	unsorted []int               // patterns whose last label is a glob
+	hub      []int               // patterns naming Docker Hub
 }
 
 // ParsePatterns parses each pattern, naming the first bad one in the error.
@@ -115,7 +136,9 @@ func ParsePatterns(ss []string) (Patterns, error) {
 			return Patterns{}, fmt.Errorf("[%d]: %w", i, err)
 		}
 		ps.all = append(ps.all, p)
-		if suffix, ok := p.literalSuffix(); ok {
+		if p.hub {
+			ps.hub = append(ps.hub, i)
+		} else if suffix, ok := p.literalSuffix(); ok {
 			ps.bySuffix[suffix] = append(ps.bySuffix[suffix], i)
 		} else {
 			ps.unsorted = append(ps.unsorted, i)
@@ -130,6 +153,13 @@ func (ps Patterns) Len() int { return len(ps.all) }
 // Match reports whether any pattern matches host and repoPath.
 func (ps Patterns) Match(host, repoPath string) bool {
 	t := splitTarget(host)
+	if t.hub {
+		for _, i := range ps.hub {
+			if ps.all[i].match(t, repoPath) {
+				return true
+			}
+		}
+	}
 	for _, i := range ps.unsorted {
 		if ps.all[i].match(t, repoPath) {
 			return true

@@ -1,0 +1,94 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// OpenKubeletSource checks a kubelet source as the kubelet checks its
+// credential providers when it starts (RegisterCredentialProviderPlugins in
+// kubernetes pkg/credentialprovider/plugin): binDir is a directory, the
+// config file parses and validates, and every provider's executable is
+// binDir/NAME, an executable file. Then it loads the config, so that an
+// edit made before the first pull is a change to this config.
+//
+// Errors name the field, the file and the provider:
+//
+//	bin_dir: "/opt/cp": no such file or directory
+//	config: "/etc/kubernetes/cp.yaml": providers[0].matchImages: required
+//	config: "/etc/kubernetes/cp.yaml": providers[1] "ecr-credential-provider": /opt/cp/ecr-credential-provider: no such file or directory
+//
+// After startup the config is re-read when it changes, and a change that
+// does not parse or validate keeps the last good config with a warning, as
+// for every file nodecred reads. The kubelet never re-reads it. A re-read
+// does not look for the executables: an executable that is missing then
+// fails that provider's runs, logged, until it is installed, so that a
+// config edited before its provider is installed still takes effect, and a
+// provider removed after startup fails the same way, as in the kubelet.
+func OpenKubeletSource(configPath, binDir string, timeout time.Duration) (*KubeletSource, error) {
+	if err := checkDir(binDir); err != nil {
+		return nil, fmt.Errorf("bin_dir: %q: %w", binDir, err)
+	}
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return nil, fmt.Errorf("config: %q: %w", configPath, pathError(err))
+	}
+	cfg, err := ParseKubeletConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config: %q: %w", configPath, err)
+	}
+	for i, p := range cfg.Providers {
+		if err := checkExecutable(filepath.Join(binDir, p.Name)); err != nil {
+			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", configPath, i, p.Name, err)
+		}
+	}
+	s := NewKubeletSource(configPath, binDir, timeout)
+	if _, ok := s.file.Load(context.Background()); !ok {
+		return nil, fmt.Errorf("config: %q: changed while it was being checked; see the warning logged", configPath)
+	}
+	return s, nil
+}
+
+// checkDir reports why dir is not a directory.
+func checkDir(dir string) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return pathError(err)
+	}
+	if !info.IsDir() {
+		return errors.New("not a directory")
+	}
+	return nil
+}
+
+// checkExecutable reports why path is not an executable file, naming it:
+// what the kubelet's exec.LookPath(filepath.Join(binDir, name)) checks.
+func checkExecutable(path string) error {
+	info, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, pathError(err))
+	case info.IsDir():
+		return fmt.Errorf("%s: is a directory", path)
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("%s: not a regular file", path)
+	case info.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s: not executable (mode %s)", path, info.Mode().Perm())
+	}
+	return nil
+}
+
+// pathError drops the operation and path from an *fs.PathError, which the
+// caller names itself: "no such file or directory".
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

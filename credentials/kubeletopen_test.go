@@ -1,0 +1,226 @@
+package credentials
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// versionedConfig renders a CredentialProviderConfig of configVersion with
+// one provider per name, each speaking providerVersion, matching r.io, with
+// env.
+func versionedConfig(configVersion, providerVersion string, env map[string]string, names ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: %s\nkind: CredentialProviderConfig\nproviders:\n", configVersion)
+	for _, name := range names {
+		fmt.Fprintf(&b, "- name: %s\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: %s\n  env:\n", name, providerVersion)
+		for k, v := range env {
+			fmt.Fprintf(&b, "  - name: %s\n    value: %q\n", k, v)
+		}
+	}
+	return b.String()
+}
+
+func TestParseKubeletConfigVersions(t *testing.T) {
+	for _, configVersion := range []string{"kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v1beta1", "kubelet.config.k8s.io/v1alpha1"} {
+		for _, providerVersion := range []string{"credentialprovider.kubelet.k8s.io/v1", "credentialprovider.kubelet.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1alpha1"} {
+			cfg, err := ParseKubeletConfig([]byte(versionedConfig(configVersion, providerVersion, map[string]string{"A": "b"}, "p")))
+			if err != nil {
+				t.Errorf("%s with a %s provider: %v", configVersion, providerVersion, err)
+				continue
+			}
+			p := cfg.Providers[0]
+			if cfg.APIVersion != configVersion || p.APIVersion != providerVersion || p.Name != "p" ||
+				p.DefaultCacheDuration.Duration != time.Minute || len(p.Env) != 1 || p.Env[0].Value != "b" {
+				t.Errorf("%s with a %s provider: parsed as %+v", configVersion, providerVersion, cfg)
+			}
+		}
+	}
+}
+
+func TestKubeletConfigErrorsCarryNoSecret(t *testing.T) {
+	const secret = "AKIAsecretvalue1234"
+	head := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+	tests := []struct{ name, cfg, want string }{
+		{"env value of the wrong type", head + "  env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: [" + secret + "]\n", `invalid CredentialProviderConfig: field "providers.env.value": wrong type array`},
+		{"misspelled env key", head + "  env:\n  - name: AWS_SECRET_ACCESS_KEY\n    valeu: " + secret + "\n", `unknown field "providers[0].env[0].valeu"`},
+		{"bad YAML", head + "  env:\n  - name: AWS_SECRET_ACCESS_KEY\n    value: \"" + secret + "\n", "invalid YAML"},
+		{"args of the wrong type", head + "  args: " + secret + "\n", "wrong type string"},
+	}
+	for _, tt := range tests {
+		_, err := ParseKubeletConfig([]byte(tt.cfg))
+		switch {
+		case err == nil:
+			t.Errorf("%s: no error", tt.name)
+		case strings.Contains(err.Error(), secret):
+			t.Errorf("%s: error carries the secret: %v", tt.name, err)
+		case !strings.Contains(err.Error(), tt.want):
+			t.Errorf("%s: error %q does not contain %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// kubeletSetup is a temporary bin_dir holding a copy of the test provider
+// under each name, and a config path in another directory.
+func kubeletSetup(t *testing.T, names ...string) (binDir, configPath string) {
+	t.Helper()
+	_, prog := buildPrograms(t)
+	b, err := os.ReadFile(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir = t.TempDir()
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(binDir, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return binDir, filepath.Join(t.TempDir(), "cp.yaml")
+}
+
+// writeConfig replaces the file at path by renaming a new one over it, as
+// configuration management tools do.
+func writeConfig(t *testing.T, path, text string) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenKubeletSourceChecksAsTheKubeletStarts(t *testing.T) {
+	binDir, config := kubeletSetup(t, "provider0", "ecr-credential-provider")
+	if err := os.WriteFile(filepath.Join(binDir, "not-executable"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(binDir, "a-directory"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const v1 = "credentialprovider.kubelet.k8s.io/v1"
+	twoProviders := func(second string) string {
+		return versionedConfig("kubelet.config.k8s.io/v1", v1, nil, "provider0", second)
+	}
+	notADir := filepath.Join(binDir, "provider0")
+	tests := []struct {
+		name, binDir, config, want string
+	}{
+		{"bin_dir missing", filepath.Join(binDir, "missing"), twoProviders("ecr-credential-provider"),
+			fmt.Sprintf(`bin_dir: %q: no such file or directory`, filepath.Join(binDir, "missing"))},
+		{"bin_dir not a directory", notADir, twoProviders("ecr-credential-provider"), fmt.Sprintf(`bin_dir: %q: not a directory`, notADir)},
+		{"config missing", binDir, "", fmt.Sprintf(`config: %q: no such file or directory`, config)},
+		{"config invalid", binDir, strings.Replace(twoProviders("ecr-credential-provider"), "matchImages", "matchImage", 1),
+			fmt.Sprintf(`config: %q: invalid CredentialProviderConfig: unknown field "providers[0].matchImage"`, config)},
+		{"older version, missing provider", binDir, versionedConfig("kubelet.config.k8s.io/v1alpha1", "credentialprovider.kubelet.k8s.io/v1alpha1", nil, "provider0", "gcp-provider"),
+			fmt.Sprintf(`config: %q: providers[1] "gcp-provider": %s: no such file or directory`, config, filepath.Join(binDir, "gcp-provider"))},
+		{"provider not executable", binDir, twoProviders("not-executable"),
+			fmt.Sprintf(`config: %q: providers[1] "not-executable": %s: not executable (mode -rw-r--r--)`, config, filepath.Join(binDir, "not-executable"))},
+		{"provider a directory", binDir, twoProviders("a-directory"),
+			fmt.Sprintf(`config: %q: providers[1] "a-directory": %s: is a directory`, config, filepath.Join(binDir, "a-directory"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(config)
+			if tt.config != "" {
+				writeConfig(t, config, tt.config)
+			}
+			_, err := OpenKubeletSource(config, tt.binDir, time.Second)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %v\nwant %s", err, tt.want)
+			}
+		})
+	}
+	t.Run("config a directory", func(t *testing.T) {
+		_, err := OpenKubeletSource(binDir, binDir, time.Second)
+		if want := fmt.Sprintf(`config: %q: is a directory`, binDir); err == nil || err.Error() != want {
+			t.Fatalf("err = %v, want %s", err, want)
+		}
+	})
+	t.Run("all there", func(t *testing.T) {
+		writeConfig(t, config, twoProviders("ecr-credential-provider"))
+		if _, err := OpenKubeletSource(config, binDir, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBuildKubeletSource(t *testing.T) {
+	binDir, config := kubeletSetup(t, "provider0")
+	writeConfig(t, config, versionedConfig("kubelet.config.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}, "provider0", "ecr-credential-provider"))
+	_, err := Build([]SourceConfig{{Type: "kubelet", Config: config, BinDir: binDir}})
+	want := fmt.Sprintf(`sources[0].config: %q: providers[1] "ecr-credential-provider": %s: no such file or directory`, config, filepath.Join(binDir, "ecr-credential-provider"))
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	_, err = Build([]SourceConfig{{Type: "kubelet", Config: config, BinDir: filepath.Join(binDir, "x")}})
+	if want := fmt.Sprintf(`sources[0].bin_dir: %q: no such file or directory`, filepath.Join(binDir, "x")); err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+
+	writeConfig(t, config, versionedConfig("kubelet.config.k8s.io/v1beta1", "credentialprovider.kubelet.k8s.io/v1", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}, "provider0"))
+	chain, err := Build([]SourceConfig{{Type: "kubelet", Config: config, BinDir: binDir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chain[0].Name != "kubelet:"+config {
+		t.Fatalf("name %q", chain[0].Name)
+	}
+}
+
+// TestKubeletSourceReloads: after startup, a bad edit keeps the last good
+// config; an edit naming a provider that is not installed yet is taken, and
+// that provider serves once it is installed.
+func TestKubeletSourceReloads(t *testing.T) {
+	binDir, config := kubeletSetup(t, "provider0")
+	const v1 = "credentialprovider.kubelet.k8s.io/v1"
+	user := func(u string) map[string]string {
+		return map[string]string{"PROVIDER_USER": u, "PROVIDER_PASSWORD": "p"}
+	}
+	writeConfig(t, config, versionedConfig("kubelet.config.k8s.io/v1", v1, user("first"), "provider0"))
+	src, err := OpenKubeletSource(config, binDir, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() string {
+		t.Helper()
+		c, _ := src.Get(context.Background(), Request{Host: "r.io", Ref: "r.io/app:1"})
+		return c.Username
+	}
+	if got := get(); got != "first" {
+		t.Fatalf("got %q, want first", got)
+	}
+
+	ctx, logs := capturedLog(t)
+	writeConfig(t, config, versionedConfig("kubelet.config.k8s.io/v2", v1, user("second"), "provider0"))
+	src.file.Load(ctx)
+	if got := get(); got != "first" {
+		t.Fatalf("after a bad edit: got %q, want the last good config's first", got)
+	}
+	if !strings.Contains(logs.String(), "keeping the last good contents") || !strings.Contains(logs.String(), `apiVersion \"kubelet.config.k8s.io/v2\"`) {
+		t.Fatalf("bad edit not logged:\n%s", logs)
+	}
+
+	writeConfig(t, config, versionedConfig("kubelet.config.k8s.io/v1alpha1", v1, user("third"), "later"))
+	if got := get(); got != "" {
+		t.Fatalf("provider not installed yet: got %q, want nothing", got)
+	}
+	_, prog := buildPrograms(t)
+	b, _ := os.ReadFile(prog)
+	if err := os.WriteFile(filepath.Join(binDir, "later"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The failed run is remembered for a few seconds, as any failure is.
+	deadline := time.Now().Add(30 * time.Second)
+	for get() != "third" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider installed after its config never served")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
