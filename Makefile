@@ -6,10 +6,10 @@ CGO_ENABLED ?= 0
 export CGO_ENABLED
 
 REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
-UNIT_PKGS       := $(shell $(GO) list ./... | grep -v /test/e2e$$)
+UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$)
 FUZZTIME        ?= 3s
 
-.PHONY: all build tools test unit race e2e fuzz-short fuzz bench compat demo lint clean
+.PHONY: all build tools test unit race e2e conformance fuzz-short fuzz bench compat demo lint clean
 
 all: build
 
@@ -23,8 +23,8 @@ tools: bin/tools/registry
 bin/tools/registry:
 	GOBIN=$(CURDIR)/bin/tools $(GO) install $(REGISTRY_MODULE)
 
-## test: every test: unit tests under -race, short fuzz runs, end-to-end (as root)
-test: lint race fuzz-short e2e
+## test: every test: unit tests under -race, short fuzz runs, end-to-end and conformance (as root)
+test: lint race fuzz-short e2e conformance
 
 unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
@@ -36,6 +36,12 @@ race:
 ## e2e: real containerd (with and without nodecred) and real registries on loopback
 e2e: build tools
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
+
+## conformance: real cloud credential programs (ecr-login, ecr-credential-provider,
+## docker-credential-gcr; acr-credential-provider where it builds), built from the Go module
+## proxy into bin/tools/real, pulling through containerd with nodecred from loopback stand-ins
+conformance: build tools
+	$(GO) test -count=1 -timeout 30m ./test/conformance/ -v
 
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
