@@ -103,10 +103,7 @@ func BenchmarkHelperCacheHit(b *testing.B) {
 	if err := os.WriteFile(program, data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(program+".json", []byte(`{"creds": {"r.io": "u:p"}}`), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	src := NewHelperSource(program, Patterns{}, 10*time.Second)
+	src := NewHelperSource(program, []string{`CREDHELPER_CREDS={"r.io": "u:p"}`}, Patterns{}, 10*time.Second)
 	req := Request{Host: "r.io", Ref: "r.io/app:1"}
 	ctx := context.Background()
 	measure(b, func() { _, _ = src.Get(ctx, req) })
@@ -143,7 +140,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 		var wg sync.WaitGroup
 		for j := range 1000 {
 			wg.Go(func() {
-				if c := askProviders(ctx, ps, Request{Host: "r.io", Ref: fmt.Sprintf("r.io/app:%d-%d", i, j)}); c.IsZero() {
+				if c, _ := askProviders(ctx, ps, Request{Host: "r.io", Ref: fmt.Sprintf("r.io/app:%d-%d", i, j)}); c.IsZero() {
 					b.Error("no credential")
 				}
 			})

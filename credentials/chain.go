@@ -15,8 +15,9 @@ type Named struct {
 }
 
 // Chain asks its sources in order; the first one that finds a credential
-// wins. A source that fails is logged and skipped, so one broken source
-// never stops the others from serving.
+// wins. A source that fails is counted, logged and skipped, so one broken
+// source never stops the others from serving. A failure a source returns
+// again from its cache is logged once (see unreported).
 type Chain []Named
 
 var _ Source = Chain(nil)
@@ -29,10 +30,15 @@ func (c Chain) Get(ctx context.Context, req Request) (Credential, error) {
 		cred, err := s.Get(ctx, req)
 		if err != nil {
 			metrics.Lookup(s.Name, "error")
-			log.G(ctx).WithFields(log.Fields{
-				"source": s.Name,
-				"host":   req.Host,
-			}).WithError(err).Warn("nodecred: credential source failed, asking the next one")
+			if ctx.Err() != nil {
+				return Credential{}, ctx.Err()
+			}
+			if unreported(err) {
+				log.G(ctx).WithFields(log.Fields{
+					"source": s.Name,
+					"host":   req.Host,
+				}).WithError(err).Warn("nodecred: credential source failed, asking the next one")
+			}
 			continue
 		}
 		if !cred.IsZero() {

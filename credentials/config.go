@@ -3,6 +3,7 @@ package credentials
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,8 +28,11 @@ type SourceConfig struct {
 	Helper string `toml:"helper"`
 	// Hosts are the host patterns the source answers for (helper, static).
 	Hosts []string `toml:"hosts"`
+	// Env is set for the helper on top of containerd's own environment,
+	// as a kubelet provider's env is (helper). Values are never logged.
+	Env map[string]string `toml:"env"`
 	// Timeout bounds one helper or provider run, as a Go duration; default
-	// 10s (helper, kubelet, and the helpers a dockerconfig names).
+	// 1m, the kubelet's bound (helper, kubelet, and the helpers a dockerconfig names).
 	Timeout string `toml:"timeout"`
 	// Config is a kubelet CredentialProviderConfig file (kubelet).
 	Config string `toml:"config"`
@@ -63,6 +67,9 @@ func build(c SourceConfig) (Source, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if len(c.Env) > 0 && c.Type != TypeHelper {
+		return nil, "", fmt.Errorf("env: only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
+	}
 	switch c.Type {
 	case TypeDockerConfig:
 		if err := absPath("path", c.Path); err != nil {
@@ -81,7 +88,11 @@ func build(c SourceConfig) (Source, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("hosts%w", err)
 		}
-		return NewHelperSource(program, hosts, timeout), "helper:" + c.Helper, nil
+		env, err := envList(c.Env)
+		if err != nil {
+			return nil, "", err
+		}
+		return NewHelperSource(program, env, hosts, timeout), "helper:" + c.Helper, nil
 	case TypeKubelet:
 		if err := absPath("config", c.Config); err != nil {
 			return nil, "", err
@@ -89,7 +100,12 @@ func build(c SourceConfig) (Source, string, error) {
 		if err := absPath("bin_dir", c.BinDir); err != nil {
 			return nil, "", err
 		}
-		return NewKubeletSource(c.Config, c.BinDir, timeout), "kubelet:" + c.Config, nil
+		// Checked now, as the kubelet checks its providers when it starts.
+		s, err := OpenKubeletSource(c.Config, c.BinDir, timeout)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "kubelet:" + c.Config, nil
 	case TypeStatic:
 		if len(c.Hosts) == 0 {
 			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
@@ -120,6 +136,28 @@ func build(c SourceConfig) (Source, string, error) {
 	default:
 		return nil, "", fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", c.Type, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	}
+}
+
+// envList turns an env table into NAME=value entries, sorted by name so
+// that runs are reproducible. Names are checked; values, which may be
+// secrets, are never shown.
+func envList(env map[string]string) ([]string, error) {
+	names := make([]string, 0, len(env))
+	for name := range env {
+		if name == "" || strings.ContainsAny(name, "=\x00") {
+			return nil, fmt.Errorf("env: %q is not an environment variable name", name)
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	list := make([]string, 0, len(names))
+	for _, name := range names {
+		if strings.ContainsRune(env[name], 0) {
+			return nil, fmt.Errorf("env[%q]: value holds a NUL byte (value not shown)", name)
+		}
+		list = append(list, name+"="+env[name])
+	}
+	return list, nil
 }
 
 func parseTimeout(s string) (time.Duration, error) {

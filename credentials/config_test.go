@@ -21,6 +21,10 @@ func TestBuildErrorsNameFieldAndValue(t *testing.T) {
 		{"static without username", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, PasswordFile: "/pw"}}, `sources[0].username: required`},
 		{"static without password", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u"}}, `sources[0].password_file: required`},
 		{"static both passwords", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "/pw", Password: "inline-secret"}}, `sources[0].password_file: "/pw" is set together with password`},
+		{"env on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "p", Env: map[string]string{"A": "inline-secret"}}}, `sources[0].env: only type "helper" takes env`},
+		{"env on a kubelet source", []SourceConfig{{Type: "kubelet", Config: "/c.yaml", BinDir: "/bin", Env: map[string]string{"A": "b"}}}, `sources[0].env: only type "helper" takes env`},
+		{"env name with =", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Env: map[string]string{"A=B": "inline-secret"}}}, `sources[0].env: "A=B" is not an environment variable name`},
+		{"env value with NUL", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "inline-secret\x00"}}}, `sources[0].env["AWS_SECRET_ACCESS_KEY"]: value holds a NUL byte (value not shown)`},
 		{"static relative password file", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "pw"}}, `sources[0].password_file: "pw" is not an absolute path`},
 	}
 	for _, tt := range tests {
@@ -53,18 +57,17 @@ func TestBuildKeepsOrderAndNames(t *testing.T) {
 }
 
 func TestBuildExecSources(t *testing.T) {
-	program, _ := helperCopy(t, map[string]any{})
+	program := newTestHelper(t, nil).program
 	t.Setenv("PATH", filepath.Dir(program))
 	chain, err := Build([]SourceConfig{
 		{Type: "helper", Helper: "nodecredtest", Hosts: []string{"*.example.com"}, Timeout: "3s"},
 		{Type: "helper", Helper: program},
-		{Type: "kubelet", Config: "/etc/kubernetes/credential-provider.yaml", BinDir: "/usr/libexec/kubernetes/kubelet-plugins/credential-provider/exec"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if chain[0].Name != "helper:nodecredtest" || chain[2].Name != "kubelet:/etc/kubernetes/credential-provider.yaml" {
-		t.Fatalf("names: %q, %q", chain[0].Name, chain[2].Name)
+	if chain[0].Name != "helper:nodecredtest" { // kubelet sources: TestBuildKubeletSource
+		t.Fatalf("name: %q", chain[0].Name)
 	}
 	tests := []struct {
 		cfg  SourceConfig

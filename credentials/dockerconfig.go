@@ -271,11 +271,11 @@ func (s *DockerConfigSource) Get(ctx context.Context, req Request) (Credential, 
 	}
 	path := req.RepoPath()
 	if name := cfg.helperFor(req.Host); name != "" {
-		h := s.helpers.get(ctx, name)
-		if h == nil {
-			return Credential{}, nil
+		h, err := s.helpers.get(name)
+		if err != nil {
+			return Credential{}, err
 		}
-		return h.get(ctx, req.Host), nil
+		return h.get(ctx, req.Host)
 	}
 	return cfg.Lookup(req.Host, path), nil
 }

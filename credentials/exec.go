@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
-	"regexp"
-	"syscall"
 	"time"
 )
 
@@ -17,15 +16,22 @@ const (
 	maxStdout = 1 << 20
 	// maxStderr bounds the stderr kept for the log.
 	maxStderr = 4 << 10
-	// defaultExecTimeout applies when a source sets no timeout.
-	defaultExecTimeout = 10 * time.Second
+	// defaultExecTimeout applies when a source sets no timeout. It is the
+	// kubelet's own bound for a credential provider run: the cloud programs
+	// retry inside it (the AWS SDK's retries alone take several seconds
+	// against an unreachable endpoint).
+	defaultExecTimeout = time.Minute
+	// pipeGrace is how long the output pipes are drained after the program
+	// has exited and its process group is killed. Only a process that left
+	// the group (setsid) can still hold them open then.
+	pipeGrace = 200 * time.Millisecond
 )
 
 // command is one run of a credential helper or provider.
 type command struct {
 	Path    string
 	Args    []string
-	Env     []string // the whole environment: nothing is inherited
+	Env     []string // the whole environment, as programEnv builds it
 	Stdin   []byte
 	Timeout time.Duration
 }
@@ -38,7 +44,10 @@ type runner interface {
 }
 
 // execRunner runs a command directly, with no shell, in its own process
-// group, so that the timeout kills it and every child it started.
+// group. At timeout it kills the program and every process descended from
+// it (setsid or not, see killTree); when the program exits, it kills what is
+// left of its process group, so a child that kept stdout open cannot hold
+// back an answer the program already gave.
 type execRunner struct{}
 
 var errOutputTooLarge = fmt.Errorf("output larger than %d bytes", maxStdout)
@@ -51,32 +60,81 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
+	// Pipes of our own rather than exec's copying goroutines: after the
+	// program exits, its answer is read to the end without waiting for
+	// children that inherited the write ends.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return nil, nil, err
+	}
+	defer errR.Close()
+
+	cmd := exec.Command(c.Path, c.Args...)
 	cmd.Env = c.Env
 	cmd.Stdin = bytes.NewReader(c.Stdin)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A child that keeps the pipes open must not hold Wait past the kill.
-	cmd.WaitDelay = time.Second
-	stdout := &boundedBuffer{limit: maxStdout, overflow: cancel}
-	stderr := &boundedBuffer{limit: maxStderr}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.WaitDelay = time.Second // bounds the stdin copy should a child hold stdin
+	ownProcessGroup(cmd)
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		return nil, nil, err
+	}
 
-	err := cmd.Run()
+	stdout := &boundedBuffer{limit: maxStdout, overflow: cancel}
+	stderr := &tailBuffer{limit: maxStderr}
+	outDone, errDone := drain(outR, stdout), drain(errR, stderr)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		killTree(cmd.Process.Pid)
+		err = <-waited
+	}
+	killGroup(cmd.Process.Pid)
+	deadline := time.Now().Add(pipeGrace)
+	_ = outR.SetReadDeadline(deadline)
+	_ = errR.SetReadDeadline(deadline)
+	outHeld, errHeld := <-outDone, <-errDone
+	if outHeld || errHeld {
+		killPipeHolders(outR, errR)
+	}
+
 	switch {
 	case stdout.overflowed:
 		return nil, stderr.Bytes(), errOutputTooLarge
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return nil, stderr.Bytes(), fmt.Errorf("timed out after %s", timeout)
-	case err != nil:
+	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
-			// The exit status only: never the output, which may hold a secret.
+			// The output goes back to the caller, which redacts what it logs.
 			return stdout.Bytes(), stderr.Bytes(), errors.New(exitErr.ProcessState.String())
 		}
 		return nil, stderr.Bytes(), err
 	}
 	return stdout.Bytes(), stderr.Bytes(), nil
+}
+
+// drain copies r into w until EOF or r's read deadline; the channel says
+// whether the deadline cut it short, that is, whether something still held
+// the pipe's write end.
+func drain(r *os.File, w io.Writer) <-chan bool {
+	done := make(chan bool, 1)
+	go func() {
+		_, err := io.Copy(w, r)
+		done <- errors.Is(err, os.ErrDeadlineExceeded)
+	}()
+	return done
 }
 
 // boundedBuffer keeps at most limit bytes; past that it calls overflow and
@@ -102,35 +160,30 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
-// execEnv is the small explicit environment helpers and providers run with:
-// extra, then PATH and HOME from containerd's own environment.
-func execEnv(extra ...string) []string {
-	env := append([]string(nil), extra...)
-	path := os.Getenv("PATH")
-	if path == "" {
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	env = append(env, "PATH="+path)
-	if home := os.Getenv("HOME"); home != "" {
-		env = append(env, "HOME="+home)
-	}
-	return env
+// tailBuffer keeps the last limit bytes written to it: a program's reason
+// for failing comes last, after whatever it logged before.
+type tailBuffer struct {
+	buf   []byte
+	limit int
 }
 
-// tokenLike matches runs that could be a secret: long unbroken strings of
-// base64, hex, JWT or URL-safe characters.
-var tokenLike = regexp.MustCompile(`[A-Za-z0-9+/=_.\-]{20,}`)
+func (b *tailBuffer) Bytes() []byte { return b.buf }
 
-var whitespace = regexp.MustCompile(`\s+`)
-
-// redactOutput makes a helper's stderr fit for a log line: one line, at
-// most 256 bytes, with anything that looks like a token replaced.
-func redactOutput(b []byte) string {
-	s := string(bytes.TrimSpace(b))
-	s = tokenLike.ReplaceAllString(s, redacted)
-	s = whitespace.ReplaceAllString(s, " ")
-	if len(s) > 256 {
-		s = s[:256] + "…"
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.limit; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
 	}
-	return s
+	return len(p), nil
+}
+
+// programEnv is the environment a helper or provider runs with:
+// containerd's own, overlaid by extra ("NAME=value", later wins). The
+// docker CLI runs helpers with its whole environment, and the kubelet runs
+// providers with its own overlaid by the config's env (mergeEnvVars,
+// kubernetes issue 102750), so cloud programs configured through the
+// daemon's environment (AWS_REGION, HTTPS_PROXY, GOOGLE_APPLICATION_CREDENTIALS,
+// ...) work unchanged. os/exec keeps the last value of a repeated name.
+func programEnv(extra []string) []string {
+	return append(os.Environ(), extra...)
 }

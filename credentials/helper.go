@@ -20,13 +20,11 @@ import (
 )
 
 const (
-	// helperAnswerTTL is how long a helper's answer, found or not found, is
-	// reused. Helpers for short-lived tokens (ecr-login, gcr) cache and
-	// refresh on their own; this only spares a node starting many pods
-	// from running the helper for each one.
+	// helperAnswerTTL is how long a helper's credential is reused. Helpers
+	// for short-lived tokens (ecr-login, gcr) cache and refresh on their
+	// own; this only spares a node starting many pods from running the
+	// helper for each one.
 	helperAnswerTTL = time.Minute
-	// failureTTL is how long a failing helper or provider is left alone.
-	failureTTL = 5 * time.Second
 	// dockerHubServerURL is the server URL docker passes helpers for Docker
 	// Hub, whichever of its names was contacted.
 	dockerHubServerURL = "https://index.docker.io/v1/"
@@ -37,86 +35,100 @@ const (
 // helperClient runs one docker credential helper program with the `get`
 // action of the credential helper protocol
 // (https://github.com/docker/docker-credential-helpers), through that
-// project's client package, adding a timeout, a clean environment, a cache
-// and one run per server URL at a time.
+// project's client package, adding a timeout, a cache and one run per
+// server URL at a time. It runs the helper as the docker CLI does: with the
+// caller's (containerd's) whole environment, here overlaid by env.
 type helperClient struct {
 	program string // absolute path
+	env     []string
 	timeout time.Duration
 	run     runner
 	cache   *expiring[helperAnswer]
 	group   singleflight.Group
+	misses  changeLog // the last reason a helper gave for a miss
 }
 
-// helperAnswer is a cached answer; a failure was logged once when it
-// happened and is a miss until it expires.
+// helperAnswer is a cached answer: a credential, a miss (zero credential),
+// or the failure of the run.
 type helperAnswer struct {
-	cred   Credential
-	failed bool
+	cred Credential
+	err  error
 }
 
-func newHelperClient(program string, timeout time.Duration, run runner, clock func() time.Time) *helperClient {
+func newHelperClient(program string, env []string, timeout time.Duration, run runner, clock func() time.Time) *helperClient {
 	if run == nil {
 		run = execRunner{}
 	}
-	return &helperClient{program: program, timeout: timeout, run: run, cache: newExpiring[helperAnswer](clock)}
+	return &helperClient{program: program, env: env, timeout: timeout, run: run, cache: newExpiring[helperAnswer](clock)}
 }
 
-// get returns the helper's credential for the server URL of host; a failing
-// helper is a miss, logged once per run.
-func (h *helperClient) get(ctx context.Context, host string) Credential {
+// get returns the helper's credential for the server URL of host. A miss is
+// a zero credential; a helper that failed is an error naming it, the same
+// one for every lookup until the failure expires.
+func (h *helperClient) get(ctx context.Context, host string) (Credential, error) {
 	serverURL := host
 	if canonicalHost(host) == "docker.io" {
 		serverURL = dockerHubServerURL
 	}
 	if a, ok := h.cache.Get(serverURL); ok {
 		metrics.Cache("helper", h.program, true)
-		return a.cred
+		return a.cred, a.err
 	}
 	metrics.Cache("helper", h.program, false)
-	v, _, _ := h.group.Do(serverURL, func() (any, error) {
-		// Detached from the first caller: others share this run, which its
-		// own timeout bounds.
-		a := h.exec(context.WithoutCancel(ctx), serverURL)
-		ttl := helperAnswerTTL
-		if a.failed {
-			ttl = failureTTL
-		}
+	detached := context.WithoutCancel(ctx)
+	a, err := shared(ctx, &h.group, serverURL, func() helperAnswer {
+		a, ttl := h.exec(detached, serverURL)
 		h.cache.Set(serverURL, a, ttl)
-		return a, nil
+		return a
 	})
-	return v.(helperAnswer).cred
+	if err != nil {
+		return Credential{}, err
+	}
+	return a.cred, a.err
 }
 
-func (h *helperClient) exec(ctx context.Context, serverURL string) helperAnswer {
+// exec runs the helper once and returns its answer and how long to keep it.
+func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer, time.Duration) {
 	p := &helperProgram{ctx: ctx, h: h}
 	start := time.Now()
 	resp, err := client.Get(func(args ...string) client.Program {
 		p.args = args
 		return p
 	}, serverURL)
-	metrics.Exec("helper", h.program, err == nil || helpercreds.IsErrCredentialsNotFound(err), time.Since(start))
+	notFound := helpercreds.IsErrCredentialsNotFound(err)
+	metrics.Exec("helper", h.program, err == nil || notFound, time.Since(start))
 	switch {
 	case err == nil:
 		c := Credential{Username: resp.Username, Password: Secret(resp.Secret)}
 		if resp.Username == tokenUsername {
 			c = Credential{IdentityToken: Secret(resp.Secret)}
 		}
-		return helperAnswer{cred: c}
-	case helpercreds.IsErrCredentialsNotFound(err):
-		return helperAnswer{}
+		return helperAnswer{cred: c}, helperAnswerTTL
+	case notFound:
+		// The program's own word, and still a miss. ecr-login and pass say
+		// it for every failure too, so what they add on stderr is logged
+		// once per change, and the miss kept no longer than a failure.
+		reason := redact(string(p.stdout))
+		if stderr := stderrReason(p.stderr); stderr != "" {
+			reason += " (stderr: " + stderr + ")"
+		}
+		if h.misses.changed(reason) {
+			log.G(ctx).WithFields(log.Fields{
+				"helper": h.program,
+				"server": serverURL,
+				"reason": reason,
+			}).Info("nodecred: credential helper has no credentials for the server")
+		}
+		return helperAnswer{}, min(helperAnswerTTL, failureTTL(h.timeout))
 	}
-	// client.Get's own error quotes the helper's output, which may hold a
-	// secret: log the exit status and a redacted stderr instead.
-	reason := "malformed response"
+	// client.Get's own error quotes the helper's whole output, which may
+	// hold a secret: build one from the parts, redacted.
+	pe := &programError{status: "malformed response", stderr: stderrReason(p.stderr)}
 	if p.err != nil {
-		reason = p.err.Error()
+		pe.status = p.err.Error()
+		pe.said = redact(string(p.stdout))
 	}
-	log.G(ctx).WithFields(log.Fields{
-		"helper": h.program,
-		"error":  reason,
-		"stderr": redactOutput(p.stderr),
-	}).Warn("nodecred: credential helper failed; treating it as a miss")
-	return helperAnswer{failed: true}
+	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, failureTTL(h.timeout)
 }
 
 // helperProgram is a client.Program that runs through our runner.
@@ -125,6 +137,7 @@ type helperProgram struct {
 	h      *helperClient
 	args   []string
 	stdin  []byte
+	stdout []byte
 	stderr []byte
 	err    error
 }
@@ -132,11 +145,10 @@ type helperProgram struct {
 func (p *helperProgram) Input(in io.Reader) { p.stdin, _ = io.ReadAll(in) }
 
 func (p *helperProgram) Output() ([]byte, error) {
-	var out []byte
-	out, p.stderr, p.err = p.h.run.Run(p.ctx, command{
-		Path: p.h.program, Args: p.args, Env: execEnv(), Stdin: p.stdin, Timeout: p.h.timeout,
+	p.stdout, p.stderr, p.err = p.h.run.Run(p.ctx, command{
+		Path: p.h.program, Args: p.args, Env: programEnv(p.h.env), Stdin: p.stdin, Timeout: p.h.timeout,
 	})
-	return out, p.err
+	return p.stdout, p.err
 }
 
 // HelperSource asks a docker credential helper for the hosts it matches.
@@ -148,9 +160,10 @@ type HelperSource struct {
 var _ Source = (*HelperSource)(nil)
 
 // NewHelperSource runs program (an absolute path) for hosts matching hosts,
-// or for every host when hosts is empty, each run bounded by timeout.
-func NewHelperSource(program string, hosts Patterns, timeout time.Duration) *HelperSource {
-	return &HelperSource{hosts: hosts, helper: newHelperClient(program, timeout, nil, nil)}
+// or for every host when hosts is empty, each run bounded by timeout, with
+// containerd's environment overlaid by env ("NAME=value").
+func NewHelperSource(program string, env []string, hosts Patterns, timeout time.Duration) *HelperSource {
+	return &HelperSource{hosts: hosts, helper: newHelperClient(program, env, timeout, nil, nil)}
 }
 
 // Get asks the helper for the contacted host.
@@ -158,7 +171,7 @@ func (s *HelperSource) Get(ctx context.Context, req Request) (Credential, error)
 	if s.hosts.Len() > 0 && !s.hosts.Match(req.Host, req.RepoPath()) {
 		return Credential{}, nil
 	}
-	return s.helper.get(ctx, req.Host), nil
+	return s.helper.get(ctx, req.Host)
 }
 
 // helperSet resolves helper names from a docker config to programs on PATH
@@ -167,33 +180,34 @@ type helperSet struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	clients map[string]*helperClient
-	missing *expiring[bool] // names not found on PATH, not looked up again for a while
+	missing *expiring[error] // names not found on PATH, not looked up again for a while
 }
 
 func newHelperSet(timeout time.Duration) *helperSet {
-	return &helperSet{timeout: timeout, clients: map[string]*helperClient{}, missing: newExpiring[bool](nil)}
+	return &helperSet{timeout: timeout, clients: map[string]*helperClient{}, missing: newExpiring[error](nil)}
 }
 
-// get returns the client for helper name, or nil (logged) when
-// docker-credential-NAME is not on PATH.
-func (s *helperSet) get(ctx context.Context, name string) *helperClient {
+// get returns the client for helper name, or an error when
+// docker-credential-NAME is not on PATH, as running it from docker would.
+func (s *helperSet) get(name string) (*helperClient, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.clients[name]; ok {
-		return c
+		return c, nil
 	}
-	if _, ok := s.missing.Get(name); ok {
-		return nil
+	if err, ok := s.missing.Get(name); ok {
+		return nil, err
 	}
 	program, err := ResolveHelper(name)
 	if err != nil {
-		log.G(ctx).WithError(err).Warn("nodecred: credential helper named in docker config not found")
-		s.missing.Set(name, true, failureTTL)
-		return nil
+		// A programError, so that the chain logs it once while it is cached.
+		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{status: err.Error()})
+		s.missing.Set(name, err, minFailureTTL)
+		return nil, err
 	}
-	c := newHelperClient(program, s.timeout, nil, nil)
+	c := newHelperClient(program, nil, s.timeout, nil, nil)
 	s.clients[name] = c
-	return c
+	return c, nil
 }
 
 // ResolveHelper returns the program for a helper: an absolute path as is,

@@ -43,31 +43,40 @@ func NewKubeletSource(configPath, binDir string, timeout time.Duration) *Kubelet
 
 // Get asks, in order, the providers whose matchImages match the contacted
 // host, and returns the first credential one of them has for it. A
-// provider that fails is logged once and skipped.
+// provider that fails is skipped; its failure is the source's error when
+// no other provider served.
 func (s *KubeletSource) Get(ctx context.Context, req Request) (Credential, error) {
 	providers, ok := s.file.Load(ctx)
 	if !ok {
 		return Credential{}, nil
 	}
-	return askProviders(ctx, providers, req), nil
+	return askProviders(ctx, providers, req)
 }
 
-func askProviders(ctx context.Context, providers []*provider, req Request) Credential {
+func askProviders(ctx context.Context, providers []*provider, req Request) (Credential, error) {
 	host := req.Host
 	if canonicalHost(host) == "docker.io" {
 		host = "docker.io"
 	}
 	path := req.RepoPath()
 	image := req.ImageAt(host)
+	var errs []error
 	for _, p := range providers {
 		if !p.match.Match(host, path) {
 			continue
 		}
-		if c := p.get(ctx, image, host, path); !c.IsZero() {
-			return c
+		c, err := p.get(ctx, image, host, path)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !c.IsZero() {
+			logSkippedProviders(ctx, errs)
+			return c, nil
 		}
 	}
-	return Credential{}
+	// The failures are the source's error when no provider served.
+	return Credential{}, errors.Join(errs...)
 }
 
 // ParseKubeletConfig parses a CredentialProviderConfig in YAML or JSON, of
@@ -171,10 +180,12 @@ func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, ti
 	return ps
 }
 
-func logProviderFailure(ctx context.Context, p *provider, err error, stderr []byte) {
-	log.G(ctx).WithFields(log.Fields{
-		"provider": p.name,
-		"error":    err.Error(),
-		"stderr":   redactOutput(stderr),
-	}).Warn("nodecred: credential provider failed; treating it as a miss")
+// logSkippedProviders logs, once each, the failures of providers that a
+// later provider made up for, so that they are not lost.
+func logSkippedProviders(ctx context.Context, errs []error) {
+	for _, err := range errs {
+		if unreported(err) {
+			log.G(ctx).WithError(err).Warn("nodecred: credential provider failed, a later one served")
+		}
+	}
 }

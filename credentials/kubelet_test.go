@@ -48,7 +48,8 @@ func providerSetup(t *testing.T, cfgText string, clock func() time.Time, timeout
 }
 
 func ask(providers []*provider, host, ref string) Credential {
-	return askProviders(context.Background(), providers, Request{Host: host, Ref: ref})
+	c, _ := askProviders(context.Background(), providers, Request{Host: host, Ref: ref})
+	return c
 }
 
 func TestParseKubeletConfig(t *testing.T) {
@@ -228,9 +229,9 @@ func TestProvidersInOrderAndFaultsAreMisses(t *testing.T) {
 			broken := map[string]string{"PROVIDER_MODE": mode, "PROVIDER_PASSWORD": "leaked-pw"}
 			good := map[string]string{"PROVIDER_USER": "second", "PROVIDER_PASSWORD": "p"}
 			ps := providerSetup(t, providerConfig(`"r.io"`, "10m", broken, good), nil, 300*time.Millisecond)
-			c := askProviders(ctx, ps, Request{Host: "r.io", Ref: "r.io/a:1"})
-			if c.Username != "second" {
-				t.Fatalf("got %q, want the second provider's", c.Username)
+			c, err := askProviders(ctx, ps, Request{Host: "r.io", Ref: "r.io/a:1"})
+			if err != nil || c.Username != "second" {
+				t.Fatalf("got %q, %v; want the second provider's", c.Username, err)
 			}
 			if n := strings.Count(logs.String(), "credential provider failed"); n != 1 {
 				t.Errorf("%d warnings, want 1; log:\n%s", n, logs)

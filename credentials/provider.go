@@ -1,7 +1,6 @@
 package credentials
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,14 +31,14 @@ type provider struct {
 	group        singleflight.Group
 }
 
-// providerAnswer is a provider's parsed response, or a failure (which was
-// logged once and is a miss until it expires).
+// providerAnswer is a provider's parsed response, or the failure of its
+// run, which every lookup gets until it expires.
 type providerAnswer struct {
 	image    string // the image the provider was asked about
 	keyType  providerapi.PluginCacheKeyType
 	duration *time.Duration // from the response; nil: the provider's default
 	auth     []providerAuth
-	failed   bool
+	err      error
 }
 
 type providerAuth struct {
@@ -50,7 +49,7 @@ type providerAuth struct {
 // get returns the credential for image on host, from the cache (looked up
 // Image, then Registry, then Global, as the kubelet does) or from one run of
 // the provider shared by every concurrent lookup for the same host.
-func (p *provider) get(ctx context.Context, image, host, path string) Credential {
+func (p *provider) get(ctx context.Context, image, host, path string) (Credential, error) {
 	for _, key := range []string{"image:" + image, "registry:" + host, "global"} {
 		if a, ok := p.cache.Get(key); ok {
 			metrics.Cache("provider", p.name, true)
@@ -58,26 +57,29 @@ func (p *provider) get(ctx context.Context, image, host, path string) Credential
 		}
 	}
 	metrics.Cache("provider", p.name, false)
-	a := p.flight(ctx, "registry:"+host, image, host)
-	if a.keyType == providerapi.ImagePluginCacheKeyType && a.image != image {
+	a, err := p.flight(ctx, "registry:"+host, image, host)
+	if err == nil && a.keyType == providerapi.ImagePluginCacheKeyType && a.image != image {
 		// That answer was for another image of this registry.
-		a = p.flight(ctx, "image:"+image, image, host)
+		a, err = p.flight(ctx, "image:"+image, image, host)
+	}
+	if err != nil {
+		return Credential{}, err
 	}
 	return a.lookup(host, path)
 }
 
-func (p *provider) flight(ctx context.Context, key, image, host string) *providerAnswer {
-	v, _, _ := p.group.Do(key, func() (any, error) {
-		a := p.exec(context.WithoutCancel(ctx), image)
+func (p *provider) flight(ctx context.Context, key, image, host string) (*providerAnswer, error) {
+	detached := context.WithoutCancel(ctx)
+	return shared(ctx, &p.group, key, func() *providerAnswer {
+		a := p.exec(detached, image)
 		p.store(a, image, host)
-		return a, nil
+		return a
 	})
-	return v.(*providerAnswer)
 }
 
 func (p *provider) store(a *providerAnswer, image, host string) {
-	if a.failed {
-		p.cache.Set("registry:"+host, a, failureTTL)
+	if a.err != nil {
+		p.cache.Set("registry:"+host, a, failureTTL(p.timeout))
 		return
 	}
 	ttl := p.defaultCache
@@ -94,18 +96,20 @@ func (p *provider) store(a *providerAnswer, image, host string) {
 	}
 }
 
+// exec runs the provider once, as the kubelet does: the request on stdin,
+// containerd's environment overlaid by the provider's env, the response on
+// stdout.
 func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 	req, err := json.Marshal(&providerapi.CredentialProviderRequest{
 		TypeMeta: metav1.TypeMeta{APIVersion: p.apiVersion, Kind: "CredentialProviderRequest"},
 		Image:    image,
 	})
 	if err != nil {
-		logProviderFailure(ctx, p, err, nil)
-		return &providerAnswer{failed: true}
+		return &providerAnswer{err: fmt.Errorf("failed to encode request for provider %q: %w", p.name, err)}
 	}
 	start := time.Now()
 	out, stderr, err := p.run.Run(ctx, command{
-		Path: p.path, Args: p.args, Env: execEnv(p.env...), Stdin: req, Timeout: p.timeout,
+		Path: p.path, Args: p.args, Env: programEnv(p.env), Stdin: req, Timeout: p.timeout,
 	})
 	if err == nil {
 		var a *providerAnswer
@@ -116,16 +120,27 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 		}
 	}
 	metrics.Exec("provider", p.name, false, time.Since(start))
-	logProviderFailure(ctx, p, err, stderr)
-	return &providerAnswer{failed: true}
+	// A provider reports failure on stderr; its stdout is a response or
+	// nothing, and is never quoted.
+	pe := &programError{status: redact(err.Error()), stderr: stderrReason(stderr)}
+	return &providerAnswer{err: fmt.Errorf("failed to run provider %q: %w", p.name, pe)}
 }
 
-// parseProviderResponse parses and checks a CredentialProviderResponse.
-// Decode errors are not wrapped: they may quote the response, which holds
-// credentials.
+// parseProviderResponse parses and checks a CredentialProviderResponse as
+// the kubelet does: decoded by the kubelet's strict rules (unknown,
+// duplicate or wrongly-cased fields and trailing data are errors), its
+// apiVersion exactly the one the provider's config names and the request
+// carried (any of providerAPIVersions; their responses have the same
+// fields), its kind CredentialProviderResponse and its cacheKeyType one of
+// the three. Decode errors are not wrapped: they may quote the response,
+// which holds credentials.
+//
+// Stricter than the kubelet: a negative cacheDuration (which the kubelet
+// takes as already expired) and an auth key that is not a host pattern
+// (which the kubelet keeps but never matches) fail the whole response.
 func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, error) {
 	var resp providerapi.CredentialProviderResponse
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&resp); err != nil {
+	if err := decodeStrict(data, &resp); err != nil {
 		return nil, errors.New("malformed response")
 	}
 	if resp.APIVersion != apiVersion || resp.Kind != "CredentialProviderResponse" {
@@ -158,9 +173,9 @@ func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, err
 // host and path. The kubelet would try each matching credential in turn;
 // containerd's resolver takes one per host, so nodecred picks the most
 // specific.
-func (a *providerAnswer) lookup(host, path string) Credential {
-	if a.failed {
-		return Credential{}
+func (a *providerAnswer) lookup(host, path string) (Credential, error) {
+	if a.err != nil {
+		return Credential{}, a.err
 	}
 	var best *providerAuth
 	for i := range a.auth {
@@ -174,7 +189,7 @@ func (a *providerAnswer) lookup(host, path string) Credential {
 		}
 	}
 	if best == nil {
-		return Credential{}
+		return Credential{}, nil
 	}
-	return best.cred
+	return best.cred, nil
 }

@@ -1,8 +1,10 @@
 package credentials
 
 import (
+	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -45,6 +47,12 @@ const (
 // U+FFFD, and a longer line is cut on a rune boundary and ends in "…". If a
 // known secret would still show (it is part of "<redacted>", say), the
 // whole answer is withheld.
+//
+// An HTTP status code with its reason phrase after a secret-named key
+// ("token: 400 Bad Request") stays, and so does the method of Go's
+// url.Error ("token: Post \"https://...\": ..."): no secret reads so. The
+// next link of an error chain ("token: credentials: ...") does not: a
+// secret could end in a colon too.
 //
 // Limits: an unquoted value holding a space, & or quote is redacted up to
 // it; prose such as "invalid token: expected …" loses the word after the
@@ -221,7 +229,7 @@ func keyValueSpans(spans [][2]int, s string) [][2]int {
 			continue // inside a value that holds it whole
 		}
 		from, to := valueSpan(s, i)
-		if from == to {
+		if from == to || keptValue(s, i, from, to) {
 			continue
 		}
 		spans = append(spans, [2]int{from, to})
@@ -230,6 +238,33 @@ func keyValueSpans(spans [][2]int, s string) [][2]int {
 		}
 	}
 	return spans
+}
+
+// keptValue reports whether the value s[from:to] after a secret-named key,
+// which starts at i (before any quote), is a part of an error sentence that
+// no secret reads as, and so stays: a status with its reason phrase, or the
+// method of a url.Error.
+func keptValue(s string, i, from, to int) bool {
+	return httpStatus(s, from, to) || from == i && urlErrorMethod(s, from, to)
+}
+
+// urlErrorMethod reports whether s[from:to], after ": ", is the method of
+// Go's url.Error (`Post "https://oauth2.googleapis.com/token": dial tcp ...`).
+func urlErrorMethod(s string, from, to int) bool {
+	switch s[from:to] {
+	case "Get", "Head", "Post", "Put", "Patch", "Delete":
+		return from >= 2 && s[from-2:from] == ": " && strings.HasPrefix(s[to:], ` "`)
+	}
+	return false
+}
+
+// httpStatus reports whether s[from:to] is an HTTP status code followed by
+// its reason phrase, as in oauth2's "cannot fetch token: 400 Bad Request":
+// the status is what an operator needs, and no secret reads that way.
+func httpStatus(s string, from, to int) bool {
+	code, err := strconv.Atoi(s[from:to])
+	text := http.StatusText(code)
+	return err == nil && to-from == 3 && text != "" && strings.HasPrefix(s[to:], " "+text)
 }
 
 // valueSpan returns the value starting at i. A value opened by a quote with

@@ -133,7 +133,16 @@ func TestContainerdConfigExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := credentials.Build(node.Credentials.Sources); err != nil {
+	// A kubelet source is checked when it is built, as the kubelet checks
+	// its providers: build it from this directory's provider config, with
+	// a bin_dir holding every provider that config names.
+	sources := append([]credentials.SourceConfig(nil), node.Credentials.Sources...)
+	for i := range sources {
+		if sources[i].Type == credentials.TypeKubelet {
+			sources[i].Config, sources[i].BinDir = installedProviders(t)
+		}
+	}
+	if _, err := credentials.Build(sources); err != nil {
 		t.Fatal(err)
 	}
 	if got := node.Credentials.Sources[0].Path; got != "/etc/containerd/nodecred/auth.json" {
@@ -143,4 +152,29 @@ func TestContainerdConfigExample(t *testing.T) {
 	if err := srvconfig.LoadConfig(context.Background(), filepath.Join(".", "containerd-config.toml"), &c); err != nil || c.Version != 3 {
 		t.Fatalf("containerd reads the example as version %d: %v", c.Version, err)
 	}
+}
+
+// installedProviders returns credential-provider.yaml and a bin_dir with an
+// executable for each provider it names.
+func installedProviders(t *testing.T) (config, binDir string) {
+	t.Helper()
+	config, err := filepath.Abs("credential-provider.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := credentials.ParseKubeletConfig(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binDir = t.TempDir()
+	for _, p := range cfg.Providers {
+		if err := os.WriteFile(filepath.Join(binDir, p.Name), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return config, binDir
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +14,11 @@ import (
 )
 
 // installHelper copies the test credential helper into its own directory
-// as docker-credential-NAME with creds (server URL to "user:secret") and
-// returns the directory and the helper's path.
-func installHelper(t *testing.T, name string, creds map[string]string) (dir, program string) {
+// as docker-credential-NAME and returns the directory, the helper's path,
+// and the environment that makes it serve creds (server URL to
+// "user:secret") and count its runs in dir/count: a real helper is
+// configured through its environment too.
+func installHelper(t *testing.T, name string, creds map[string]string) (dir, program string, env []string) {
 	t.Helper()
 	dir = t.TempDir()
 	program = filepath.Join(dir, "docker-credential-"+name)
@@ -26,11 +29,18 @@ func installHelper(t *testing.T, name string, creds map[string]string) (dir, pro
 	if err := os.WriteFile(program, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := json.Marshal(map[string]any{"creds": creds, "count_file": filepath.Join(dir, "count")})
-	if err := os.WriteFile(program+".json", cfg, 0o600); err != nil {
-		t.Fatal(err)
+	j, _ := json.Marshal(creds)
+	return dir, program, []string{"CREDHELPER_CREDS=" + string(j), "CREDHELPER_COUNT_FILE=" + filepath.Join(dir, "count")}
+}
+
+// tomlEnv renders NAME=value entries as a TOML inline table.
+func tomlEnv(env []string) string {
+	parts := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, value, _ := strings.Cut(kv, "=")
+		parts = append(parts, fmt.Sprintf("%s = %q", name, value))
 	}
-	return dir, program
+	return "{ " + strings.Join(parts, ", ") + " }"
 }
 
 // installProvider puts the test provider in a bin_dir and writes a
@@ -133,12 +143,14 @@ func TestConcurrentCRIPullsRunProviderOnce(t *testing.T) {
 func TestCredHelpersEntryServesPull(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
 	hostsDir := hostsDirFor(t, reg)
-	helperDir, _ := installHelper(t, "e2etest", map[string]string{reg.Host: reg.user + ":" + reg.password})
+	helperDir, _, env := installHelper(t, "e2etest", map[string]string{reg.Host: reg.user + ":" + reg.password})
 	auth := writeFile(t, t.TempDir(), "config.json", fmt.Sprintf(`{"credHelpers": {%q: "e2etest"}}`, reg.Host))
+	// The helper is configured only through containerd's environment, as
+	// a systemd drop-in configures ecr-login or gcr.
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
 		Nodecred: nodecredSection("", dockerconfigSource(auth)),
-		Env:      []string{"PATH=" + helperDir + ":" + os.Getenv("PATH")},
+		Env:      append(env, "PATH="+helperDir+":"+os.Getenv("PATH")),
 	})
 	if err := criPull(c, reg.Host+"/app/web:1", nil); err != nil {
 		t.Fatalf("pull with a credHelpers entry: %v", err)
@@ -151,14 +163,76 @@ func TestCredHelpersEntryServesPull(t *testing.T) {
 func TestHelperSourceServesPull(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
 	hostsDir := hostsDirFor(t, reg)
-	_, program := installHelper(t, "abs", map[string]string{reg.Host: reg.user + ":" + reg.password})
+	_, program, env := installHelper(t, "abs", map[string]string{reg.Host: reg.user + ":" + reg.password})
+	// Configured through the source's own env table.
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir,
-		Nodecred: nodecredSection("", fmt.Sprintf("type = \"helper\"\nhelper = %q\nhosts = [%q]\ntimeout = \"5s\"", program, reg.Host)),
+		Nodecred: nodecredSection("", fmt.Sprintf("type = \"helper\"\nhelper = %q\nhosts = [%q]\ntimeout = \"5s\"\nenv = %s", program, reg.Host, tomlEnv(env))),
 	})
 	cl := client(t, c)
 	ref := reg.Host + "/app/web:1"
 	if err := transferPull(cl, "default", ref, ociRegistry(t, ref, hostsDir)); err != nil {
 		t.Fatalf("transfer pull with a helper source: %v", err)
+	}
+}
+
+// TestProviderSeesContainerdEnvironment: a provider reads settings from
+// containerd's environment, as ecr-credential-provider reads AWS_REGION
+// from a systemd drop-in, with its config's env laid on top, as the
+// kubelet runs it (mergeEnvVars). The sandbox image is pulled with it.
+func TestProviderSeesContainerdEnvironment(t *testing.T) {
+	s := newSandboxSetup(t)
+	envFile := filepath.Join(t.TempDir(), "provider.env")
+	config, binDir, _ := installProvider(t, s.reg.Host, map[string]string{
+		"PROVIDER_PASSWORD": s.reg.password, "AWS_PROFILE": "from-config",
+	})
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir:     s.hostsDir,
+		SandboxImage: s.image,
+		Nodecred:     nodecredSection("", kubeletSource(config, binDir)),
+		Env: []string{
+			"PROVIDER_USER=" + s.reg.user, "PROVIDER_ENV_FILE=" + envFile,
+			"AWS_PROFILE=from-daemon", "AWS_REGION=eu-west-3",
+		},
+	})
+	err := runSandbox(t, c, "provider-env")
+	if !imagePresent(t, c, s.image) {
+		t.Fatalf("sandbox image not pulled; RunPodSandbox: %v", err)
+	}
+	env := lines(t, envFile)
+	for _, want := range []string{"AWS_REGION=eu-west-3", "AWS_PROFILE=from-config", "PROVIDER_USER=" + s.reg.user} {
+		if !slices.Contains(env, want) {
+			t.Errorf("provider environment lacks %s: %q", want, env)
+		}
+	}
+	if slices.Contains(env, "AWS_PROFILE=from-daemon") {
+		t.Errorf("the config's env did not win over containerd's: %q", env)
+	}
+}
+
+// TestHelperFailureReasonReachesLog: a helper that fails says why on
+// stdout, as the protocol has it; the reason reaches containerd's log,
+// redacted, instead of a bare exit status.
+func TestHelperFailureReasonReachesLog(t *testing.T) {
+	reg := startRegistry(t, "node", "app/web:1")
+	hostsDir := hostsDirFor(t, reg)
+	const token = "ya29.c.b0AXv0zTPQsecretsecretsecret"
+	_, program, env := installHelper(t, "broken", nil)
+	env = append(env, "CREDHELPER_MODE=fail",
+		`CREDHELPER_REASON=oauth2: cannot fetch token: 400 Bad Request Response: {"error":"invalid_grant","access_token":"`+token+`"}`)
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("", fmt.Sprintf("type = \"helper\"\nhelper = %q\nhosts = [%q]\nenv = %s", program, reg.Host, tomlEnv(env))),
+	})
+	err := criPull(c, reg.Host+"/app/web:1", nil)
+	if err == nil || !isAuthError(err) {
+		t.Fatalf("pull with a failing helper: %v, want an auth error", err)
+	}
+	log := c.Log()
+	if !strings.Contains(log, "cannot fetch token: 400 Bad Request") || !strings.Contains(log, program) {
+		t.Errorf("containerd's log lacks the helper's reason:\n%s", log)
+	}
+	if strings.Contains(log, token) || strings.Contains(log, "secretsecret") {
+		t.Errorf("containerd's log carries the token")
 	}
 }

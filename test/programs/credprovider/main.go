@@ -9,6 +9,7 @@
 //	PROVIDER_CACHE_DURATION           e.g. "10m"; unset: no cacheDuration
 //	PROVIDER_COUNT_FILE               one line (the image) per run is appended here
 //	PROVIDER_SLEEP                    sleep this long before answering
+//	PROVIDER_ENV_FILE                 receives the provider's whole environment
 //	PROVIDER_MODE                     "", "fail", "hang", "big", "garbage" or "wrong-kind"
 package main
 
@@ -43,6 +44,9 @@ func main() {
 		}
 		fmt.Fprintln(out, req.Image)
 		out.Close()
+	}
+	if f := os.Getenv("PROVIDER_ENV_FILE"); f != "" {
+		_ = os.WriteFile(f, []byte(strings.Join(os.Environ(), "\n")+"\n"), 0o600)
 	}
 	if d, err := time.ParseDuration(os.Getenv("PROVIDER_SLEEP")); err == nil {
 		time.Sleep(d)
