@@ -1,58 +1,184 @@
 package credentials
 
 import (
+	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/containerd/log"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/nodecred/nodecred/metrics"
 )
 
-// expiring is a map whose entries expire. Its clock is a field so that
-// tests can move time.
-type expiring[V any] struct {
-	clock   func() time.Time
-	mu      sync.RWMutex
-	entries map[string]expiringEntry[V]
+// answers is the one cache of the exec sources (helpers and providers): a
+// map of answers with a lifetime each, one program run per key at a time,
+// and renewal ahead of expiry.
+//
+// Renewal: an answer stored with a renew function is looked at once half
+// of its lifetime (plus up to a tenth, as jitter) has passed. If a lookup
+// used it during this lifetime, renew runs in the background; renew stores
+// the new answer itself, and only when the run succeeded, so a failed
+// renewal keeps the answer until it expires. A failed renewal is retried
+// with backoff while the answer lives. Nothing expired is served. Failures
+// are stored without renew: they keep their short lifetime and are run
+// again only when a lookup asks.
+type answers[V any] struct {
+	kind, program string // metric and log labels
+	clock         func() time.Time
+	// after runs f after d, like time.AfterFunc; tests replace it.
+	after func(d time.Duration, f func())
+	renew bool // renewal on; off behaves as the kubelet does
+
+	mu      sync.Mutex
+	entries map[string]*answer[V]
+	rejects map[string]time.Time // when a key was last dropped as rejected
+	group   singleflight.Group
 }
 
-type expiringEntry[V any] struct {
+type answer[V any] struct {
 	value   V
+	born    time.Time
 	expires time.Time
+	used    bool        // looked up during this lifetime
+	renew   func() bool // runs the program again and stores its answer; nil: never renewed
 }
 
-func newExpiring[V any](clock func() time.Time) *expiring[V] {
+func newAnswers[V any](kind, program string, clock func() time.Time, renew bool) *answers[V] {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &expiring[V]{clock: clock, entries: map[string]expiringEntry[V]{}}
-}
-
-// Get returns the unexpired value for key.
-func (e *expiring[V]) Get(key string) (V, bool) {
-	e.mu.RLock()
-	ent, ok := e.entries[key]
-	e.mu.RUnlock()
-	if !ok || !e.clock().Before(ent.expires) {
-		var zero V
-		return zero, false
+	return &answers[V]{
+		kind: kind, program: program, clock: clock, renew: renew,
+		after:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
+		entries: map[string]*answer[V]{},
+		rejects: map[string]time.Time{},
 	}
-	return ent.value, true
 }
 
-// Set stores value for ttl; a ttl of zero or less stores nothing. Expired
-// entries are swept as new ones arrive, so the map stays as small as the
-// set of live keys.
-func (e *expiring[V]) Set(key string, value V, ttl time.Duration) {
+// lookup returns the live answer for key and marks it used.
+func (c *answers[V]) lookup(key string) (V, bool) {
+	now := c.clock()
+	c.mu.Lock()
+	a, ok := c.entries[key]
+	if ok && now.Before(a.expires) {
+		a.used = true
+		c.mu.Unlock()
+		if c.program != "" {
+			metrics.Served(c.kind, c.program, a.expires.Sub(now))
+		}
+		return a.value, true
+	}
+	c.mu.Unlock()
+	var zero V
+	return zero, false
+}
+
+// flight runs fn once for all concurrent callers for key (see shared) and
+// counts each caller that had to wait for a run.
+func (c *answers[V]) flight(ctx context.Context, key string, fn func() V) (V, error) {
+	metrics.Waited(c.kind, c.program)
+	return shared(ctx, &c.group, key, fn)
+}
+
+// store keeps value for ttl under key, replacing what was there; a ttl of
+// zero or less stores nothing (the kubelet's "do not cache"). renew, when
+// set and renewal is on, is how the answer is renewed ahead of expiry.
+// used says whether a lookup is about to use the answer (it was run for
+// one), as opposed to a renewal that nobody has used yet.
+func (c *answers[V]) store(key string, value V, ttl time.Duration, renew func() bool, used bool) {
 	if ttl <= 0 {
 		return
 	}
-	now := e.clock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.entries) >= 64 && len(e.entries)%64 == 0 {
-		for k, ent := range e.entries {
-			if !now.Before(ent.expires) {
-				delete(e.entries, k)
+	now := c.clock()
+	a := &answer[V]{value: value, born: now, expires: now.Add(ttl), used: used}
+	c.mu.Lock()
+	c.sweep(now)
+	c.entries[key] = a
+	c.mu.Unlock()
+	if renew != nil && c.renew {
+		a.renew = renew
+		half := ttl / 2
+		c.after(half+time.Duration(rand.Int64N(int64(ttl/10)+1)), func() { c.renewal(key, a, 0) })
+	}
+}
+
+// sweep drops expired entries as new ones arrive, so that the map stays as
+// small as the set of live keys. c.mu is held.
+func (c *answers[V]) sweep(now time.Time) {
+	if n := len(c.entries); n < 64 || n%64 != 0 {
+		return
+	}
+	for k, a := range c.entries {
+		if !now.Before(a.expires) {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// renewal renews a if it is still the answer for key and was used; failed
+// is the number of failed renewals so far in this streak.
+func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
+	c.mu.Lock()
+	current := c.entries[key] == a
+	used := a.used
+	c.mu.Unlock()
+	if !current || !used {
+		return // replaced, dropped, or nobody used it: let it expire
+	}
+	v, _, _ := c.group.Do(key, func() (any, error) { return a.renew(), nil })
+	ok := v.(bool)
+	metrics.Renewal(c.kind, c.program, ok)
+	if ok {
+		if failed > 0 {
+			log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "failures": failed}).
+				Info("nodecred: credential renewal works again")
+		}
+		return
+	}
+	if failed == 0 {
+		log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
+			Info("nodecred: credential renewal failed; serving the current answer until it expires and retrying")
+	}
+	if wait := renewalBackoff(a.expires.Sub(a.born), failed); c.clock().Add(wait).Before(a.expires) {
+		c.after(wait, func() { c.renewal(key, a, failed+1) })
+	}
+}
+
+// renewalBackoff is the wait before retry number failed+1 of a renewal of
+// an answer that lives lifetime: from a fiftieth of the lifetime (at most
+// minFailureTTL) doubling, never more than an eighth of the lifetime.
+func renewalBackoff(lifetime time.Duration, failed int) time.Duration {
+	wait := min(minFailureTTL, lifetime/50)
+	for range failed {
+		wait *= 2
+	}
+	return min(wait, lifetime/8)
+}
+
+// reject drops the answer for key after a registry refused the credential
+// it held, so that the next lookup runs the program again. It drops at most
+// once per rejectBackoff per key, so that a plainly wrong credential cannot
+// make every pull run the program. It reports whether it dropped.
+func (c *answers[V]) reject(key string, backoff time.Duration) bool {
+	now := c.clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.rejects[key]; ok && now.Sub(last) < backoff {
+		return false
+	}
+	if len(c.rejects) >= 1024 {
+		for k, last := range c.rejects {
+			if now.Sub(last) >= backoff {
+				delete(c.rejects, k)
 			}
 		}
 	}
-	e.entries[key] = expiringEntry[V]{value: value, expires: now.Add(ttl)}
+	if _, ok := c.entries[key]; !ok {
+		return false
+	}
+	delete(c.entries, key)
+	c.rejects[key] = now
+	return true
 }

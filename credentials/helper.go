@@ -14,7 +14,6 @@ import (
 	"github.com/containerd/log"
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/nodecred/nodecred/metrics"
 )
@@ -43,8 +42,7 @@ type helperClient struct {
 	env     []string
 	timeout time.Duration
 	run     runner
-	cache   *expiring[helperAnswer]
-	group   singleflight.Group
+	cache   *answers[helperAnswer]
 	misses  changeLog // the last reason a helper gave for a miss
 }
 
@@ -59,7 +57,8 @@ func newHelperClient(program string, env []string, timeout time.Duration, run ru
 	if run == nil {
 		run = execRunner{}
 	}
-	return &helperClient{program: program, env: env, timeout: timeout, run: run, cache: newExpiring[helperAnswer](clock)}
+	return &helperClient{program: program, env: env, timeout: timeout, run: run,
+		cache: newAnswers[helperAnswer]("helper", program, clock, true)}
 }
 
 // get returns the helper's credential for the server URL of host. A miss is
@@ -70,21 +69,47 @@ func (h *helperClient) get(ctx context.Context, host string) (Credential, error)
 	if canonicalHost(host) == "docker.io" {
 		serverURL = dockerHubServerURL
 	}
-	if a, ok := h.cache.Get(serverURL); ok {
+	if a, ok := h.cache.lookup(serverURL); ok {
 		metrics.Cache("helper", h.program, true)
-		return a.cred, a.err
+		return h.rejectable(a.cred, serverURL), a.err
 	}
 	metrics.Cache("helper", h.program, false)
 	detached := context.WithoutCancel(ctx)
-	a, err := shared(ctx, &h.group, serverURL, func() helperAnswer {
+	a, err := h.cache.flight(ctx, serverURL, func() helperAnswer {
 		a, ttl := h.exec(detached, serverURL)
-		h.cache.Set(serverURL, a, ttl)
+		h.store(detached, serverURL, a, ttl, true)
 		return a
 	})
 	if err != nil {
 		return Credential{}, err
 	}
-	return a.cred, a.err
+	return h.rejectable(a.cred, serverURL), a.err
+}
+
+// rejectable lets the one who uses cred drop the cached answer it came
+// from when the registry refuses it, at most once per failure lifetime.
+func (h *helperClient) rejectable(cred Credential, serverURL string) Credential {
+	if !cred.IsZero() {
+		cred.reject = func() bool { return h.cache.reject(serverURL, failureTTL(h.timeout)) }
+	}
+	return cred
+}
+
+// store caches an answer; a credential is renewed ahead of expiry while it
+// is in use, and replaced only by another credential.
+func (h *helperClient) store(ctx context.Context, serverURL string, a helperAnswer, ttl time.Duration, used bool) {
+	var renew func() bool
+	if !a.cred.IsZero() {
+		renew = func() bool {
+			b, ttl := h.exec(ctx, serverURL)
+			if b.cred.IsZero() {
+				return false
+			}
+			h.store(ctx, serverURL, b, ttl, false)
+			return true
+		}
+	}
+	h.cache.store(serverURL, a, ttl, renew, used)
 }
 
 // exec runs the helper once and returns its answer and how long to keep it.
@@ -180,11 +205,11 @@ type helperSet struct {
 	timeout time.Duration
 	mu      sync.Mutex
 	clients map[string]*helperClient
-	missing *expiring[error] // names not found on PATH, not looked up again for a while
+	missing *answers[error] // names not found on PATH, not looked up again for a while
 }
 
 func newHelperSet(timeout time.Duration) *helperSet {
-	return &helperSet{timeout: timeout, clients: map[string]*helperClient{}, missing: newExpiring[error](nil)}
+	return &helperSet{timeout: timeout, clients: map[string]*helperClient{}, missing: newAnswers[error]("helper", "", nil, false)}
 }
 
 // get returns the client for helper name, or an error when
@@ -195,14 +220,14 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 	if c, ok := s.clients[name]; ok {
 		return c, nil
 	}
-	if err, ok := s.missing.Get(name); ok {
+	if err, ok := s.missing.lookup(name); ok {
 		return nil, err
 	}
 	program, err := ResolveHelper(name)
 	if err != nil {
 		// A programError, so that the chain logs it once while it is cached.
 		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{status: err.Error()})
-		s.missing.Set(name, err, minFailureTTL)
+		s.missing.store(name, err, minFailureTTL, nil, false)
 		return nil, err
 	}
 	c := newHelperClient(program, nil, s.timeout, nil, nil)

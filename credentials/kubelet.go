@@ -174,7 +174,7 @@ func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, ti
 			env:          env,
 			timeout:      timeout,
 			run:          run,
-			cache:        newExpiring[*providerAnswer](clock),
+			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
 		})
 	}
 	return ps

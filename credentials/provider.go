@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/sync/singleflight"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
@@ -27,8 +26,7 @@ type provider struct {
 	env          []string
 	timeout      time.Duration
 	run          runner
-	cache        *expiring[*providerAnswer]
-	group        singleflight.Group
+	cache        *answers[*providerAnswer]
 }
 
 // providerAnswer is a provider's parsed response, or the failure of its
@@ -51,9 +49,9 @@ type providerAuth struct {
 // the provider shared by every concurrent lookup for the same host.
 func (p *provider) get(ctx context.Context, image, host, path string) (Credential, error) {
 	for _, key := range []string{"image:" + image, "registry:" + host, "global"} {
-		if a, ok := p.cache.Get(key); ok {
+		if a, ok := p.cache.lookup(key); ok {
 			metrics.Cache("provider", p.name, true)
-			return a.lookup(host, path)
+			return p.rejectable(a, key, host, path)
 		}
 	}
 	metrics.Cache("provider", p.name, false)
@@ -65,35 +63,64 @@ func (p *provider) get(ctx context.Context, image, host, path string) (Credentia
 	if err != nil {
 		return Credential{}, err
 	}
-	return a.lookup(host, path)
+	return p.rejectable(a, cacheKey(a, image, host), host, path)
+}
+
+// rejectable returns the answer's credential for host and path, which the
+// one who uses it can reject, dropping the answer from the cache, at most
+// once per failure lifetime.
+func (p *provider) rejectable(a *providerAnswer, key, host, path string) (Credential, error) {
+	cred, err := a.lookup(host, path)
+	if !cred.IsZero() {
+		cred.reject = func() bool { return p.cache.reject(key, failureTTL(p.timeout)) }
+	}
+	return cred, err
 }
 
 func (p *provider) flight(ctx context.Context, key, image, host string) (*providerAnswer, error) {
 	detached := context.WithoutCancel(ctx)
-	return shared(ctx, &p.group, key, func() *providerAnswer {
+	return p.cache.flight(ctx, key, func() *providerAnswer {
 		a := p.exec(detached, image)
-		p.store(a, image, host)
+		p.store(detached, a, image, host, true)
 		return a
 	})
 }
 
-func (p *provider) store(a *providerAnswer, image, host string) {
+// cacheKey is where an answer is kept: by its cacheKeyType, as the kubelet
+// keeps it; a failure under the registry.
+func cacheKey(a *providerAnswer, image, host string) string {
+	switch {
+	case a.err == nil && a.keyType == providerapi.ImagePluginCacheKeyType:
+		return "image:" + image
+	case a.err == nil && a.keyType == providerapi.GlobalPluginCacheKeyType:
+		return "global"
+	}
+	return "registry:" + host
+}
+
+// store caches an answer under its cacheKey, for its cacheDuration or the
+// provider's default; a failure briefly. An answer is renewed ahead of
+// expiry while it is in use, with the same image as the request that
+// brought it, and replaced only by another answer.
+func (p *provider) store(ctx context.Context, a *providerAnswer, image, host string, used bool) {
+	key := cacheKey(a, image, host)
 	if a.err != nil {
-		p.cache.Set("registry:"+host, a, failureTTL(p.timeout))
+		p.cache.store(key, a, failureTTL(p.timeout), nil, used)
 		return
 	}
 	ttl := p.defaultCache
 	if a.duration != nil {
 		ttl = *a.duration
 	}
-	switch a.keyType {
-	case providerapi.ImagePluginCacheKeyType:
-		p.cache.Set("image:"+image, a, ttl)
-	case providerapi.RegistryPluginCacheKeyType:
-		p.cache.Set("registry:"+host, a, ttl)
-	case providerapi.GlobalPluginCacheKeyType:
-		p.cache.Set("global", a, ttl)
+	renew := func() bool {
+		b := p.exec(ctx, image)
+		if b.err != nil {
+			return false
+		}
+		p.store(ctx, b, image, host, false)
+		return true
 	}
+	p.cache.store(key, a, ttl, renew, used)
 }
 
 // exec runs the provider once, as the kubelet does: the request on stdin,

@@ -25,6 +25,17 @@ type Credential struct {
 	IdentityToken Secret
 	// Source names the source that answered, for logs; it is set by Chain.
 	Source string
+	// reject drops the cached answer the credential came from; nil when
+	// it came from no cache of a program's answers.
+	reject func() bool
+}
+
+// Reject tells the source that a registry refused c (401 or 403), so that a
+// cached answer it came from is dropped and the next lookup runs the
+// program again; a source does so at most once per failure lifetime per
+// answer. It reports whether an answer was dropped.
+func (c Credential) Reject() bool {
+	return c.reject != nil && c.reject()
 }
 
 // IsZero reports whether c carries no credential.

@@ -17,6 +17,11 @@ var (
 	execDuration = ns.NewLabeledTimer("exec", "Duration of credential helper and provider runs, by kind, program and result (ok, failed).", "kind", "program", "result")
 	cacheHits    = ns.NewLabeledCounter("cache_hits", "Lookups an exec-backed source answered from its cache.", "kind", "program")
 	cacheMisses  = ns.NewLabeledCounter("cache_misses", "Lookups an exec-backed source had to run its program for.", "kind", "program")
+	waits        = ns.NewLabeledCounter("lookup_waits", "Lookups of exec-backed sources that had to wait for a run of their program.", "kind", "program")
+	renewals     = ns.NewLabeledCounter("renewals", "Renewals of exec-source answers ahead of expiry, by result (ok, failed).", "kind", "program", "result")
+	// Lifetimes run from seconds to ECR's 12 hours.
+	served = ns.NewLabeledTimerWithBuckets("served_lifetime", "Remaining lifetime of the cached exec-source answers served.",
+		[]float64{1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600}, "kind", "program")
 	reloads      = ns.NewLabeledCounter("reloads", "Credential files read after a change.", "path")
 	reloadErrors = ns.NewLabeledCounter("reload_errors", "Credential file changes that could not be read or parsed (the last good contents were kept).", "path")
 )
@@ -42,6 +47,23 @@ func Cache(kind, program string, hit bool) {
 	} else {
 		cacheMisses.WithValues(kind, program).Inc()
 	}
+}
+
+// Waited counts a lookup that had to wait for a program run.
+func Waited(kind, program string) { waits.WithValues(kind, program).Inc() }
+
+// Renewal counts one renewal of a cached answer, ok or failed.
+func Renewal(kind, program string, ok bool) {
+	result := "ok"
+	if !ok {
+		result = "failed"
+	}
+	renewals.WithValues(kind, program, result).Inc()
+}
+
+// Served records the remaining lifetime of a cached answer served.
+func Served(kind, program string, remaining time.Duration) {
+	served.WithValues(kind, program).Update(remaining)
 }
 
 // Reload counts a read of a changed credential file, ok or not.

@@ -14,6 +14,9 @@ func TestMetricsAreExposed(t *testing.T) {
 	Exec("helper", "/usr/bin/docker-credential-x", false, 20*time.Millisecond)
 	Cache("provider", "ecr-credential-provider", true)
 	Reload("/etc/containerd/auth.json", false)
+	Waited("provider", "ecr-credential-provider")
+	Renewal("provider", "ecr-credential-provider", false)
+	Served("provider", "ecr-credential-provider", 2*time.Hour)
 
 	rec := httptest.NewRecorder()
 	gometrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -23,6 +26,10 @@ func TestMetricsAreExposed(t *testing.T) {
 		`nodecred_exec_seconds_count{kind="helper",program="/usr/bin/docker-credential-x",result="failed"} 1`,
 		`nodecred_cache_hits_total{kind="provider",program="ecr-credential-provider"} 1`,
 		`nodecred_reload_errors_total{path="/etc/containerd/auth.json"} 1`,
+		`nodecred_lookup_waits_total{kind="provider",program="ecr-credential-provider"} 1`,
+		`nodecred_renewals_total{kind="provider",program="ecr-credential-provider",result="failed"} 1`,
+		`nodecred_served_lifetime_seconds_bucket{kind="provider",program="ecr-credential-provider",le="10800"} 1`,
+		`nodecred_served_lifetime_seconds_bucket{kind="provider",program="ecr-credential-provider",le="3600"} 0`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

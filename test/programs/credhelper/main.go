@@ -5,6 +5,8 @@
 //
 //	CREDHELPER_CREDS       JSON object: server URL to "user:secret"
 //	CREDHELPER_MODE        "" (serve) or one of the modes below
+//	CREDHELPER_MODE_FILE   a file whose contents, when present, override the mode,
+//	                       as a cloud endpoint that goes down changes what a helper does
 //	CREDHELPER_REASON      the reason "fail" and "miss" give
 //	CREDHELPER_COUNT_FILE  one line (the action) per run is appended here
 //	CREDHELPER_PID_FILE    receives the pid of the child a "*child" mode starts
@@ -96,6 +98,9 @@ func (helper) List() (map[string]string, error)   { return map[string]string{}, 
 
 func main() {
 	h := helper{mode: os.Getenv("CREDHELPER_MODE")}
+	if b, err := os.ReadFile(os.Getenv("CREDHELPER_MODE_FILE")); err == nil {
+		h.mode = strings.TrimSpace(string(b))
+	}
 	if s := os.Getenv("CREDHELPER_CREDS"); s != "" {
 		if err := json.Unmarshal([]byte(s), &h.creds); err != nil {
 			fmt.Fprintln(os.Stderr, "CREDHELPER_CREDS is not a JSON object")

@@ -11,6 +11,7 @@
 //	PROVIDER_SLEEP                    sleep this long before answering
 //	PROVIDER_ENV_FILE                 receives the provider's whole environment
 //	PROVIDER_MODE                     "", "fail", "hang", "big", "garbage" or "wrong-kind"
+//	PROVIDER_MODE_FILE                a file whose contents, when present, override PROVIDER_MODE
 package main
 
 import (
@@ -51,7 +52,11 @@ func main() {
 	if d, err := time.ParseDuration(os.Getenv("PROVIDER_SLEEP")); err == nil {
 		time.Sleep(d)
 	}
-	switch os.Getenv("PROVIDER_MODE") {
+	mode := os.Getenv("PROVIDER_MODE")
+	if b, err := os.ReadFile(os.Getenv("PROVIDER_MODE_FILE")); err == nil {
+		mode = strings.TrimSpace(string(b))
+	}
+	switch mode {
 	case "fail":
 		fmt.Fprintln(os.Stderr, "provider failed")
 		os.Exit(2)
