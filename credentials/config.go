@@ -31,6 +31,10 @@ type SourceConfig struct {
 	// Env is set for the helper on top of containerd's own environment,
 	// as a kubelet provider's env is (helper). Values are never logged.
 	Env map[string]string `toml:"env"`
+	// Renew renews a program's answers in the background before they
+	// expire while they are in use; default true. False behaves as the
+	// kubelet does (helper, kubelet, dockerconfig).
+	Renew *bool `toml:"renew"`
 	// Timeout bounds one helper or provider run, as a Go duration; default
 	// 1m, the kubelet's bound (helper, kubelet, and the helpers a dockerconfig names).
 	Timeout string `toml:"timeout"`
@@ -70,12 +74,16 @@ func build(c SourceConfig) (Source, string, error) {
 	if len(c.Env) > 0 && c.Type != TypeHelper {
 		return nil, "", fmt.Errorf("env: only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
 	}
+	if c.Renew != nil && c.Type == TypeStatic {
+		return nil, "", fmt.Errorf("renew: type %q runs no program to renew", c.Type)
+	}
+	renewal := WithRenewal(c.Renew == nil || *c.Renew)
 	switch c.Type {
 	case TypeDockerConfig:
 		if err := absPath("path", c.Path); err != nil {
 			return nil, "", err
 		}
-		return NewDockerConfigSource(c.Path, timeout), "dockerconfig:" + c.Path, nil
+		return NewDockerConfigSource(c.Path, timeout, renewal), "dockerconfig:" + c.Path, nil
 	case TypeHelper:
 		if c.Helper == "" {
 			return nil, "", fmt.Errorf("helper: required for type %q", c.Type)
@@ -92,7 +100,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return NewHelperSource(program, env, hosts, timeout), "helper:" + c.Helper, nil
+		return NewHelperSource(program, env, hosts, timeout, renewal), "helper:" + c.Helper, nil
 	case TypeKubelet:
 		if err := absPath("config", c.Config); err != nil {
 			return nil, "", err
@@ -101,7 +109,7 @@ func build(c SourceConfig) (Source, string, error) {
 			return nil, "", err
 		}
 		// Checked now, as the kubelet checks its providers when it starts.
-		s, err := OpenKubeletSource(c.Config, c.BinDir, timeout)
+		s, err := OpenKubeletSource(c.Config, c.BinDir, timeout, renewal)
 		if err != nil {
 			return nil, "", err
 		}

@@ -21,6 +21,7 @@ func TestBuildErrorsNameFieldAndValue(t *testing.T) {
 		{"static without username", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, PasswordFile: "/pw"}}, `sources[0].username: required`},
 		{"static without password", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u"}}, `sources[0].password_file: required`},
 		{"static both passwords", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "/pw", Password: "inline-secret"}}, `sources[0].password_file: "/pw" is set together with password`},
+		{"renew on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "p", Renew: new(bool)}}, `sources[0].renew: type "static" runs no program to renew`},
 		{"env on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "p", Env: map[string]string{"A": "inline-secret"}}}, `sources[0].env: only type "helper" takes env`},
 		{"env on a kubelet source", []SourceConfig{{Type: "kubelet", Config: "/c.yaml", BinDir: "/bin", Env: map[string]string{"A": "b"}}}, `sources[0].env: only type "helper" takes env`},
 		{"env name with =", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Env: map[string]string{"A=B": "inline-secret"}}}, `sources[0].env: "A=B" is not an environment variable name`},
@@ -87,5 +88,24 @@ func TestBuildExecSources(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err = %v, want %q", tt.cfg, err, tt.want)
 		}
+	}
+}
+
+func TestBuildRenewal(t *testing.T) {
+	program := newTestHelper(t, nil).program
+	off := false
+	chain, err := Build([]SourceConfig{
+		{Type: "helper", Helper: program},
+		{Type: "helper", Helper: program, Renew: &off},
+		{Type: "dockerconfig", Path: "/etc/containerd/auth.json", Renew: &off},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !chain[0].Source.(*HelperSource).helper.cache.renew || chain[1].Source.(*HelperSource).helper.cache.renew {
+		t.Fatal("renew is not what the config says for helper sources")
+	}
+	if chain[2].Source.(*DockerConfigSource).helpers.renew {
+		t.Fatal("renew = false did not reach the helpers a docker config names")
 	}
 }

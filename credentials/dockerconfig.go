@@ -255,10 +255,10 @@ var _ Source = (*DockerConfigSource)(nil)
 // NewDockerConfigSource returns a source for the docker config file at path.
 // A missing file is not an error: it may appear later. Helpers it names run
 // with timeout.
-func NewDockerConfigSource(path string, timeout time.Duration) *DockerConfigSource {
+func NewDockerConfigSource(path string, timeout time.Duration, opts ...Option) *DockerConfigSource {
 	return &DockerConfigSource{
 		file:    newReloadingFile(path, true, ParseDockerConfig),
-		helpers: newHelperSet(timeout),
+		helpers: newHelperSet(timeout, applyOptions(opts).renew),
 	}
 }
 

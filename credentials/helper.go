@@ -187,8 +187,10 @@ var _ Source = (*HelperSource)(nil)
 // NewHelperSource runs program (an absolute path) for hosts matching hosts,
 // or for every host when hosts is empty, each run bounded by timeout, with
 // containerd's environment overlaid by env ("NAME=value").
-func NewHelperSource(program string, env []string, hosts Patterns, timeout time.Duration) *HelperSource {
-	return &HelperSource{hosts: hosts, helper: newHelperClient(program, env, timeout, nil, nil)}
+func NewHelperSource(program string, env []string, hosts Patterns, timeout time.Duration, opts ...Option) *HelperSource {
+	h := newHelperClient(program, env, timeout, nil, nil)
+	h.cache.renew = applyOptions(opts).renew
+	return &HelperSource{hosts: hosts, helper: h}
 }
 
 // Get asks the helper for the contacted host.
@@ -203,13 +205,14 @@ func (s *HelperSource) Get(ctx context.Context, req Request) (Credential, error)
 // and keeps one helperClient (and so one cache) per program.
 type helperSet struct {
 	timeout time.Duration
+	renew   bool
 	mu      sync.Mutex
 	clients map[string]*helperClient
 	missing *answers[error] // names not found on PATH, not looked up again for a while
 }
 
-func newHelperSet(timeout time.Duration) *helperSet {
-	return &helperSet{timeout: timeout, clients: map[string]*helperClient{}, missing: newAnswers[error]("helper", "", nil, false)}
+func newHelperSet(timeout time.Duration, renew bool) *helperSet {
+	return &helperSet{timeout: timeout, renew: renew, clients: map[string]*helperClient{}, missing: newAnswers[error]("helper", "", nil, false)}
 }
 
 // get returns the client for helper name, or an error when
@@ -231,6 +234,7 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 		return nil, err
 	}
 	c := newHelperClient(program, nil, s.timeout, nil, nil)
+	c.cache.renew = s.renew
 	s.clients[name] = c
 	return c, nil
 }

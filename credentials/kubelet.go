@@ -31,13 +31,18 @@ var _ Source = (*KubeletSource)(nil)
 // NewKubeletSource reads the providers from configPath; their executables
 // are in binDir. Unlike OpenKubeletSource, it checks nothing until the
 // first lookup.
-func NewKubeletSource(configPath, binDir string, timeout time.Duration) *KubeletSource {
+func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
+	renew := applyOptions(opts).renew
 	return &KubeletSource{file: newReloadingFile(configPath, false, func(data []byte) ([]*provider, error) {
 		cfg, err := ParseKubeletConfig(data)
 		if err != nil {
 			return nil, err
 		}
-		return newProviders(cfg, binDir, timeout, execRunner{}, nil), nil
+		providers := newProviders(cfg, binDir, timeout, execRunner{}, nil)
+		for _, p := range providers {
+			p.cache.renew = renew
+		}
+		return providers, nil
 	})}
 }
 

@@ -30,7 +30,7 @@ import (
 // fails that provider's runs, logged, until it is installed, so that a
 // config edited before its provider is installed still takes effect, and a
 // provider removed after startup fails the same way, as in the kubelet.
-func OpenKubeletSource(configPath, binDir string, timeout time.Duration) (*KubeletSource, error) {
+func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) (*KubeletSource, error) {
 	if err := checkDir(binDir); err != nil {
 		return nil, fmt.Errorf("bin_dir: %q: %w", binDir, err)
 	}
@@ -47,7 +47,7 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration) (*Kubel
 			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", configPath, i, p.Name, err)
 		}
 	}
-	s := NewKubeletSource(configPath, binDir, timeout)
+	s := NewKubeletSource(configPath, binDir, timeout, opts...)
 	if _, ok := s.file.Load(context.Background()); !ok {
 		return nil, fmt.Errorf("config: %q: changed while it was being checked; see the warning logged", configPath)
 	}

@@ -1,0 +1,24 @@
+package credentials
+
+// Option changes how an exec-backed source (helper, kubelet, and the
+// helpers a docker config names) treats its programs' answers.
+type Option func(*sourceOptions)
+
+type sourceOptions struct {
+	renew bool
+}
+
+// WithRenewal turns renewal ahead of expiry on or off; it is on by default.
+// Off, a source behaves as the kubelet does: an answer is used until it
+// expires, and the next lookup waits for a new run.
+func WithRenewal(on bool) Option {
+	return func(o *sourceOptions) { o.renew = on }
+}
+
+func applyOptions(opts []Option) sourceOptions {
+	o := sourceOptions{renew: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
