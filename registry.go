@@ -9,14 +9,18 @@ import (
 	"github.com/containerd/plugin/registry"
 
 	ctrtransfer "github.com/containerd/containerd/v2/core/transfer"
-	// Imported so that its init, which registers the local transfer
-	// plugin, runs before ours.
+	// Imported so that their inits, which register the local transfer
+	// plugin and the transfer gRPC service, run before ours.
+	_ "github.com/containerd/containerd/v2/plugins/services/transfer"
 	_ "github.com/containerd/containerd/v2/plugins/transfer"
 
 	"github.com/nodecred/nodecred/transfer"
 )
 
-const localTransferID = "local"
+const (
+	localTransferID   = "local"
+	transferServiceID = "transfer"
+)
 
 // This is the one place nodecred touches containerd's global plugin
 // registry. CRI looks the transfer service up with GetSingle, so there must
@@ -24,21 +28,27 @@ const localTransferID = "local"
 // type: so rather than adding a second transfer plugin, we re-register every
 // plugin as it was, except that the local transfer plugin's instance comes
 // back wrapped. Its own config section, [plugins."io.containerd.transfer.v1.local"],
-// is decoded and used by its unchanged InitFn.
+// is decoded and used by its unchanged InitFn. The transfer gRPC service
+// comes back wrapped too, so that the OCIRegistry messages gRPC clients send
+// reach the transferrer with every field (see transfer.Service).
 func init() {
 	regs := registry.Graph(func(*plugin.Registration) bool { return false })
 	registry.Reset()
-	found := false
+	var local, service bool
 	for i := range regs {
 		r := &regs[i]
-		if r.Type == plugins.TransferPlugin && r.ID == localTransferID {
+		switch {
+		case r.Type == plugins.TransferPlugin && r.ID == localTransferID:
 			wrapLocalTransfer(r)
-			found = true
+			local = true
+		case r.Type == plugins.GRPCPlugin && r.ID == transferServiceID:
+			wrapTransferService(r)
+			service = true
 		}
 		registry.Register(r)
 	}
-	if !found {
-		panic("nodecred: containerd's local transfer plugin is not registered")
+	if !local || !service {
+		panic("nodecred: containerd's local transfer plugin or transfer gRPC service is not registered")
 	}
 }
 
@@ -62,5 +72,27 @@ func wrapLocalTransfer(r *plugin.Registration) {
 		}
 		nc := p.(*instance)
 		return transfer.New(t.(ctrtransfer.Transferrer), nc.source, nc.options), nil
+	}
+}
+
+// wrapTransferService makes r's instance, containerd's transfer gRPC
+// service, a transfer.Service around the one r's own InitFn returns. With
+// the nodecred plugin disabled, the inner instance is returned unchanged.
+func wrapTransferService(r *plugin.Registration) {
+	inner := r.InitFn
+	r.Requires = append(slices.Clone(r.Requires), CredentialsPlugin)
+	r.InitFn = func(ic *plugin.InitContext) (any, error) {
+		s, err := inner(ic)
+		if err != nil {
+			return nil, err
+		}
+		_, err = ic.GetByID(CredentialsPlugin, PluginID)
+		if errors.Is(err, plugin.ErrPluginNotFound) {
+			return s, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return transfer.WrapService(s)
 	}
 }

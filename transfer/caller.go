@@ -7,19 +7,30 @@ import (
 	"sync"
 
 	transfertypes "github.com/containerd/containerd/api/types/transfer"
+	"github.com/containerd/containerd/v2/core/streaming"
 	"github.com/containerd/containerd/v2/core/transfer/registry"
 	"github.com/containerd/typeurl/v2"
 )
 
+// exchanger sends one request on a credential stream and waits for its
+// reply.
+type exchanger interface {
+	exchange(ctx context.Context, req typeurl.Any) (reply, error)
+}
+
 // callerCredentials asks the credential helper the caller attached to its
-// OCIRegistry (kubelet auth through CRI, `ctr --user`, a client's callback),
-// over the stream that OCIRegistry.MarshalAny serves it on. The wire format
-// is containerd's AuthRequest and AuthResponse.
+// OCIRegistry (kubelet auth through CRI, `ctr --user`, a client's callback)
+// over the stream the caller serves it on: for a gRPC client, the stream
+// named in the message's auth_stream; for an in-process caller, the
+// in-process stream that OCIRegistry.MarshalAny serves it on. The wire
+// format is containerd's AuthRequest and AuthResponse.
 type callerCredentials struct {
 	mu     sync.Mutex // one request on the stream at a time
-	stream *peerEnd
+	stream exchanger
 	broken error
 }
+
+var _ registry.CredentialHelper = (*callerCredentials)(nil)
 
 var errCallerFailed = errors.New("the caller's credential helper failed")
 
@@ -56,4 +67,37 @@ func (c *callerCredentials) GetCredentials(ctx context.Context, ref, host string
 		creds.Header = resp.Secret
 	}
 	return creds, nil
+}
+
+// clientStream is the daemon's end of a gRPC client's credential stream,
+// as containerd's stream manager hands it out. The exchange is the one
+// containerd's own credCallback makes (core/transfer/registry): send the
+// request, receive the reply; only the wait is bounded by ctx.
+type clientStream struct {
+	stream streaming.Stream
+}
+
+func (s clientStream) exchange(ctx context.Context, req typeurl.Any) (reply, error) {
+	if err := s.stream.Send(req); err != nil {
+		return reply{}, err
+	}
+	type result struct {
+		msg typeurl.Any
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		msg, err := s.stream.Recv()
+		got <- result{msg, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil {
+			return reply{}, r.err
+		}
+		return reply{msg: r.msg}, nil
+	case <-ctx.Done():
+		// The receive ends when the client closes its stream.
+		return reply{}, ctx.Err()
+	}
 }

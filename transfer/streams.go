@@ -68,6 +68,7 @@ type reply struct {
 	unanswered bool
 }
 
+// peerEnd is our end of an in-process stream.
 type peerEnd struct {
 	requests chan typeurl.Any
 	replies  chan reply

@@ -1,6 +1,9 @@
 // Package transfer wraps containerd's transfer service so that image pulls
 // (and, when allowed, pushes) get the node's registry credentials whenever
-// the caller sent none.
+// the caller sent none, with every other registry option as the caller set
+// it. Transferrer wraps the local transferrer; Service wraps the transfer
+// gRPC service so that the registries gRPC clients send reach Transferrer
+// with their message intact.
 package transfer
 
 import (
@@ -45,43 +48,72 @@ func New(inner transfer.Transferrer, source credentials.Source, opts Options) *T
 // Unwrap returns the wrapped transferrer.
 func (t *Transferrer) Unwrap() transfer.Transferrer { return t.inner }
 
-// Transfer runs the transfer through the wrapped transferrer.
+// Transfer runs the transfer through the wrapped transferrer. A registry
+// source, or with Options.Push a registry destination, in a namespace that
+// may use node credentials is handed on as an equivalent registry whose
+// credentials come from the caller first and the node source second.
 func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transfer.Opt) error {
 	ns, _ := namespaces.Namespace(ctx)
 	allowed := len(t.opts.Namespaces) == 0 || slices.Contains(t.opts.Namespaces, ns)
-
-	switch s := src.(type) {
-	case *NodeRegistry:
-		if !allowed {
-			return fmt.Errorf("namespace %q may not use node credentials: %w", ns, errdefs.ErrPermissionDenied)
-		}
-		r, err := s.registry(ctx, &credentialHelper{ctx: ctx, node: t.source, namespace: ns})
-		if err != nil {
-			return err
-		}
-		return t.inner.Transfer(ctx, r, dst, opts...)
-	case *registry.OCIRegistry:
-		if allowed {
-			return t.rehomed(ctx, s, ns, func(r *registry.OCIRegistry) error {
-				return t.inner.Transfer(ctx, r, dst, opts...)
-			})
-		}
+	if _, ok := src.(*NodeRegistry); ok && !allowed {
+		return fmt.Errorf("namespace %q may not use node credentials: %w", ns, errdefs.ErrPermissionDenied)
 	}
-	if d, ok := dst.(*registry.OCIRegistry); ok && allowed && t.opts.Push {
-		return t.rehomed(ctx, d, ns, func(r *registry.OCIRegistry) error {
-			return t.inner.Transfer(ctx, src, r, opts...)
-		})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cleanup []func()
+	defer func() {
+		for _, f := range cleanup {
+			f()
+		}
+	}()
+	var err error
+	if nr, ok := src.(*NodeRegistry); ok {
+		src, err = nr.registry(ctx, t.helper(ctx, ns))
+	} else {
+		src, err = t.prepare(ctx, src, ns, allowed, &cleanup)
+	}
+	if err != nil {
+		return err
+	}
+	dst, err = t.prepare(ctx, dst, ns, allowed && t.opts.Push, &cleanup)
+	if err != nil {
+		return err
 	}
 	return t.inner.Transfer(ctx, src, dst, opts...)
 }
 
-func (t *Transferrer) rehomed(ctx context.Context, r *registry.OCIRegistry, ns string, run func(*registry.OCIRegistry) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	nr, done, err := rehome(ctx, r, &credentialHelper{ctx: ctx, node: t.source, namespace: ns})
-	if err != nil {
-		return err
+// prepare returns what the wrapped transferrer gets in place of v: with
+// lend, a registry whose credentials come from the caller first and the node
+// source second; without, the registry stock containerd would use. Anything
+// that is not a registry is returned as it is. Functions to run once the
+// transfer is done are added to cleanup.
+func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, cleanup *[]func()) (any, error) {
+	switch r := v.(type) {
+	case *receivedRegistry:
+		if !lend {
+			return r.stock(ctx)
+		}
+		nr, done, err := r.withCredentials(ctx, t.helper(ctx, ns))
+		if err != nil {
+			return nil, err
+		}
+		*cleanup = append(*cleanup, done)
+		return nr, nil
+	case *registry.OCIRegistry:
+		if !lend {
+			return r, nil
+		}
+		nr, done, err := rehome(ctx, r, t.helper(ctx, ns))
+		if err != nil {
+			return nil, err
+		}
+		*cleanup = append(*cleanup, done)
+		return nr, nil
 	}
-	defer done()
-	return run(nr)
+	return v, nil
+}
+
+func (t *Transferrer) helper(ctx context.Context, ns string) *credentialHelper {
+	return &credentialHelper{ctx: ctx, node: t.source, namespace: ns}
 }

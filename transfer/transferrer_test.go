@@ -3,6 +3,10 @@ package transfer
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	transfertypes "github.com/containerd/containerd/api/types/transfer"
@@ -167,4 +171,80 @@ func TestNodeRegistryTravelsAsItsOwnType(t *testing.T) {
 	if got, ok := back.(*NodeRegistry); !ok || got.Reference != nr.Reference || got.HostDir != nr.HostDir {
 		t.Fatalf("round trip gave %#v", back)
 	}
+}
+
+// TestRehomedHeadersReachRegistryAsStock: CRI's registry.headers go to
+// WithHeaders as written, lower-case keys and several values included; the
+// re-homed registry must send the same as the registry CRI built.
+func TestRehomedHeadersReachRegistryAsStock(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/app:1"
+	cri := map[string][]string{"x-lower": {"lower-value"}, "X-Multi": {"one", "two"}}
+
+	resolve := func(r *registry.OCIRegistry) http.Header {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		_, _, _ = r.Resolve(context.Background()) // 404: only the request matters
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) == 0 {
+			t.Fatal("the registry was not contacted")
+		}
+		return seen[0]
+	}
+	stock, err := registry.NewOCIRegistry(context.Background(), ref, registry.WithDefaultScheme("http"), registry.WithHeaders(cri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := resolve(stock)
+	if got := want.Values("X-Lower"); len(got) != 1 || got[0] != "lower-value" {
+		t.Fatalf("stock sent x-lower as %q; the test's premise is wrong", got)
+	}
+
+	inner := &recorder{}
+	if err := New(inner, credentials.Chain{}, Options{}).Transfer(namespaces.WithNamespace(context.Background(), "k8s.io"), stock, image.NewStore(ref)); err != nil {
+		t.Fatal(err)
+	}
+	got := resolve(inner.src.(*registry.OCIRegistry))
+	for _, k := range []string{"X-Lower", "X-Multi"} {
+		if !slices.Equal(got.Values(k), want.Values(k)) {
+			t.Errorf("header %s: re-homed registry sent %q, stock sent %q", k, got.Values(k), want.Values(k))
+		}
+	}
+}
+
+func TestHeadersOfReadsTheField(t *testing.T) {
+	h := http.Header{"x-lower": {"a"}, "X-Multi": {"one", "two"}}
+	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1", registry.WithHeaders(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := headersOf(r)
+	if !ok {
+		t.Fatal("headersOf cannot read OCIRegistry's headers field in this containerd version")
+	}
+	if len(got) != len(h) || !slices.Equal(got["x-lower"], h["x-lower"]) || !slices.Equal(got["X-Multi"], h["X-Multi"]) {
+		t.Fatalf("headersOf = %v, want %v", got, h)
+	}
+	if none, ok := headersOf(newRegistryNoHeaders(t)); !ok || none != nil {
+		t.Fatalf("headersOf of a registry without headers = %v, %v", none, ok)
+	}
+}
+
+func newRegistryNoHeaders(t *testing.T) *registry.OCIRegistry {
+	t.Helper()
+	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -22,9 +22,12 @@ type Registry struct {
 	// Host is "127.0.0.1:PORT", the registry host in image references.
 	Host    string
 	LogPath string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	stop    sync.Once
+	// Dir holds the registry's storage ("storage"), users ("htpasswd"),
+	// config and log.
+	Dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	stop sync.Once
 }
 
 // StartRegistry starts bin with its storage, config and log under dir and
@@ -76,7 +79,7 @@ auth:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	r := &Registry{Host: host, LogPath: filepath.Join(dir, "registry.log"), done: make(chan struct{})}
+	r := &Registry{Host: host, LogPath: filepath.Join(dir, "registry.log"), Dir: dir, done: make(chan struct{})}
 	logf, err := os.Create(r.LogPath)
 	if err != nil {
 		return nil, err

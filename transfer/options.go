@@ -1,0 +1,116 @@
+package transfer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+
+	transfertypes "github.com/containerd/containerd/api/types/transfer"
+	"github.com/containerd/containerd/v2/core/streaming"
+	"github.com/containerd/containerd/v2/core/transfer/registry"
+	tstreaming "github.com/containerd/containerd/v2/core/transfer/streaming"
+	"github.com/containerd/log"
+)
+
+// buildRegistry builds the registry a transfer runs with: ref, the options
+// containerd's OCIRegistry.UnmarshalAny applies from res (hosts directory,
+// default scheme, HTTP debug and trace), headers, and creds. HTTP debug
+// dumps go to debugOut, or to containerd's log when it is nil.
+func buildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryResolver, headers http.Header, creds registry.CredentialHelper, debugOut io.WriteCloser) (*registry.OCIRegistry, error) {
+	opts := []registry.Opt{registry.WithCredentials(creds)}
+	if headers != nil {
+		opts = append(opts, registry.WithHeaders(headers))
+	}
+	if d := res.GetHostDir(); d != "" {
+		opts = append(opts, registry.WithHostDir(d))
+	}
+	if s := res.GetDefaultScheme(); s != "" {
+		opts = append(opts, registry.WithDefaultScheme(s))
+	}
+	switch res.GetHttpDebug() {
+	case transfertypes.HTTPDebug_DEBUG:
+		opts = append(opts, registry.WithHTTPDebug())
+	case transfertypes.HTTPDebug_TRACE:
+		opts = append(opts, registry.WithHTTPTrace())
+	case transfertypes.HTTPDebug_BOTH:
+		opts = append(opts, registry.WithHTTPDebug(), registry.WithHTTPTrace())
+	}
+	if debugOut != nil {
+		opts = append(opts, registry.WithClientStream(debugOut))
+	}
+	return registry.NewOCIRegistry(ctx, ref, opts...)
+}
+
+// messageHeaders returns res's headers as OCIRegistry.UnmarshalAny reads
+// them: one value per key, keys in canonical form.
+func messageHeaders(res *transfertypes.RegistryResolver) http.Header {
+	if res == nil {
+		return nil
+	}
+	h := http.Header{}
+	for k, v := range res.Headers {
+		h.Add(k, v)
+	}
+	return h
+}
+
+// debugOutput returns where HTTP debug dumps go when res asks for them, as
+// OCIRegistry.UnmarshalAny chooses it: the client's logs_stream from sm, or
+// containerd's log when the message names none or sm is nil. The returned
+// func closes it; call it once the transfer is done.
+func debugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm streaming.StreamGetter) (io.WriteCloser, func(), error) {
+	if res.GetHttpDebug() == transfertypes.HTTPDebug_DISABLED {
+		return nil, func() {}, nil
+	}
+	var w io.WriteCloser
+	if sid := res.GetLogsStream(); sid != "" && sm != nil {
+		stream, err := sm.Get(ctx, sid)
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed to get stream for HTTP debug logs: %w", err)
+		}
+		w = tstreaming.WriteByteStream(ctx, stream)
+	} else {
+		w = log.G(ctx).Writer()
+	}
+	return w, func() {
+		if err := w.Close(); err != nil {
+			log.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
+		}
+	}, nil
+}
+
+var headerType = reflect.TypeFor[http.Header]()
+
+// headersOf returns the headers r was built with (registry.WithHeaders),
+// every key as given and every value, and whether it could read them.
+//
+// This is the one place nodecred reads an unexported field, read-only and
+// without unsafe. The public way, OCIRegistry.MarshalAny, flattens headers
+// with r.headers.Get(k) (containerd core/transfer/registry/registry.go,
+// 2.1 to 2.4): a key not in canonical form, such as a lower-case key from
+// CRI's registry.headers, comes back empty, and a header with several values
+// keeps only the first. CRI passes its registry.headers table to
+// WithHeaders as is. If a containerd release renames the field, the
+// caller falls back to MarshalAny's headers; the unit tests of this package
+// fail first.
+func headersOf(r *registry.OCIRegistry) (http.Header, bool) {
+	v := reflect.ValueOf(r).Elem().FieldByName("headers")
+	if !v.IsValid() || v.Type() != headerType {
+		return nil, false
+	}
+	if v.IsNil() {
+		return nil, true
+	}
+	h := make(http.Header, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		vals := it.Value()
+		s := make([]string, vals.Len())
+		for i := range s {
+			s[i] = vals.Index(i).String()
+		}
+		h[it.Key().String()] = s
+	}
+	return h, true
+}

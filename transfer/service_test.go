@@ -1,0 +1,63 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	transferapi "github.com/containerd/containerd/api/services/transfer/v1"
+	transfertypes "github.com/containerd/containerd/api/types/transfer"
+	"github.com/containerd/typeurl/v2"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// fakeService records the request containerd's service would get.
+type fakeService struct {
+	transferapi.UnimplementedTransferServer
+	req *transferapi.TransferRequest
+}
+
+func (f *fakeService) Transfer(_ context.Context, req *transferapi.TransferRequest) (*emptypb.Empty, error) {
+	f.req = req
+	return &emptypb.Empty{}, nil
+}
+
+func TestServiceRenamesOnlyOCIRegistry(t *testing.T) {
+	reg, _ := typeurl.MarshalAnyToProto(&transfertypes.OCIRegistry{Reference: "r.io/app:1", Resolver: &transfertypes.RegistryResolver{HostDir: "/etc/containerd/certs.d"}})
+	store, _ := typeurl.MarshalAnyToProto(&transfertypes.ImageStore{Name: "r.io/app:1"})
+	tests := []struct {
+		name                string
+		src, dst            *anypb.Any
+		wantSrcURL, wantDst string
+	}{
+		{"pull", reg, store, receivedRegistryTypeURL, store.TypeUrl},
+		{"push", store, reg, store.TypeUrl, receivedRegistryTypeURL},
+		{"tag", store, store, store.TypeUrl, store.TypeUrl},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeService{}
+			s, err := WrapService(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &transferapi.TransferRequest{Source: tt.src, Destination: tt.dst}
+			if _, err := s.Transfer(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if f.req.Source.TypeUrl != tt.wantSrcURL || f.req.Destination.TypeUrl != tt.wantDst {
+				t.Errorf("inner service got %s -> %s", f.req.Source.TypeUrl, f.req.Destination.TypeUrl)
+			}
+			if !bytes.Equal(f.req.Source.Value, tt.src.Value) || !bytes.Equal(f.req.Destination.Value, tt.dst.Value) {
+				t.Errorf("message bytes changed")
+			}
+			if req.Source != tt.src || tt.src.TypeUrl == receivedRegistryTypeURL || tt.dst.TypeUrl == receivedRegistryTypeURL {
+				t.Errorf("the caller's request was modified")
+			}
+		})
+	}
+	if _, err := WrapService(struct{}{}); err == nil {
+		t.Error("WrapService accepted something that is not a TransferServer")
+	}
+}
