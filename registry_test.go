@@ -39,7 +39,7 @@ func loadTransferService(t *testing.T, withNodecred bool) (any, error) {
 		t.Errorf("the transfer gRPC service does not require %s, so nodecred may initialise after it", CredentialsPlugin)
 	}
 	standIns := []*plugin.Registration{
-		{Type: plugins.TransferPlugin, ID: "standin", InitFn: func(*plugin.InitContext) (any, error) { return &recorder{}, nil }},
+		{Type: plugins.TransferPlugin, ID: "standin", InitFn: func(*plugin.InitContext) (any, error) { return &standinTransferrer{}, nil }},
 		{Type: plugins.StreamingPlugin, ID: "manager", InitFn: func(*plugin.InitContext) (any, error) { return struct{ streaming.StreamManager }{}, nil }},
 	}
 	if withNodecred {
@@ -54,9 +54,9 @@ func loadTransferService(t *testing.T, withNodecred bool) (any, error) {
 	return set.Get(plugins.GRPCPlugin, transferServiceID).Instance()
 }
 
-type recorder struct{}
+type standinTransferrer struct{}
 
-func (*recorder) Transfer(context.Context, any, any, ...ctrtransfer.Opt) error { return nil }
+func (*standinTransferrer) Transfer(context.Context, any, any, ...ctrtransfer.Opt) error { return nil }
 
 func TestTransferServiceIsWrapped(t *testing.T) {
 	inst, err := loadTransferService(t, true)
