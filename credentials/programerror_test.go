@@ -56,7 +56,7 @@ func TestUnreportedOncePerFailure(t *testing.T) {
 		t.Fatal("a program failure must be reported once")
 	}
 	plain := errors.New("file unreadable")
-	if !unreported(plain) || !unreported(plain) {
+	if firstTime, secondTime := unreported(plain), unreported(plain); !firstTime || !secondTime {
 		t.Fatal("an error that is not a program failure must be reported each time")
 	}
 	second := &programError{status: "timed out after 1m0s"}

@@ -31,7 +31,7 @@ func TestConfigMistakesStopContainerd(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer os.RemoveAll(dir)
-			err, out := harness.RunContainerd(context.Background(), bins.Containerd, dir, harness.ContainerdConfig{
+			out, err := harness.RunContainerd(context.Background(), bins.Containerd, dir, harness.ContainerdConfig{
 				Nodecred: nodecredSection(tt.top, tt.source),
 			}, 60*time.Second)
 			if err == nil {

@@ -157,22 +157,22 @@ func (c *Containerd) Log() string {
 	return string(b)
 }
 
-// RunContainerd runs bin with cfg once and returns its exit error and log,
+// RunContainerd runs bin with cfg once and returns its log and exit error,
 // for configs that must stop containerd from starting.
-func RunContainerd(ctx context.Context, bin, dir string, cfg ContainerdConfig, timeout time.Duration) (error, string) {
+func RunContainerd(ctx context.Context, bin, dir string, cfg ContainerdConfig, timeout time.Duration) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err, ""
+		return "", err
 	}
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.Render(dir)), 0o600); err != nil {
-		return err, ""
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--config", cfgPath)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
-	return err, string(out)
+	return string(out), err
 }
 
 // FreeAddress returns a loopback address with a port free right now.
