@@ -9,14 +9,18 @@ REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
 UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$)
 FUZZTIME        ?= 3s
 
+# VERSION: git describe of the newest v* tag, else 0.0.0-dev+COMMIT (hack/version.sh).
+VERSION := $(or $(VERSION),$(shell hack/version.sh))
+LDFLAGS := -X github.com/nodecred/nodecred/version.Version=$(VERSION)
+
 .PHONY: all build tools test unit race e2e conformance fuzz-short fuzz bench compat demo lint clean
 
 all: build
 
 ## build: bin/containerd (containerd with nodecred built in) and bin/nodecred (the CLI)
 build:
-	$(GO) build -o bin/containerd ./cmd/containerd
-	$(GO) build -o bin/nodecred ./cmd/nodecred
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/containerd ./cmd/containerd
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/nodecred ./cmd/nodecred
 
 ## tools: the distribution registry the tests and demo run
 tools: bin/tools/registry

@@ -16,6 +16,7 @@ import (
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/transfer"
+	"github.com/nodecred/nodecred/version"
 )
 
 const (
@@ -71,8 +72,10 @@ func init() {
 				"sources":    strings.Join(types, ","),
 				"namespaces": strings.Join(cfg.Namespaces, ","),
 				"push":       strconv.FormatBool(cfg.Push),
+				// `ctr plugins ls -d` shows which nodecred a node runs.
+				"version": version.Get(),
 			}
-			log.G(ic.Context).WithField("sources", ic.Meta.Exports["sources"]).Info("nodecred: credential sources configured")
+			log.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("nodecred: credential sources configured")
 			ready()
 			return &instance{source: chain, options: transfer.Options{Namespaces: cfg.Namespaces, Push: cfg.Push}}, nil
 		},

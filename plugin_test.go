@@ -15,6 +15,7 @@ import (
 	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
 
 	nctransfer "github.com/nodecred/nodecred/transfer"
+	"github.com/nodecred/nodecred/version"
 )
 
 // loadTransfer initialises, as containerd's server does, the transfer plugin
@@ -130,6 +131,9 @@ func TestOneTransferPluginAndItIsWrapped(t *testing.T) {
 	}
 	if got := p.Meta.Exports["sources"]; got != "dockerconfig,static" {
 		t.Errorf("exports sources = %q, want dockerconfig,static", got)
+	}
+	if got := p.Meta.Exports["version"]; got != version.Get() || got == "" {
+		t.Errorf("exports version = %q, want %q", got, version.Get())
 	}
 	for k, v := range p.Meta.Exports {
 		if strings.Contains(v, "inline-secret") {

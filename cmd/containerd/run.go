@@ -10,4 +10,8 @@ import (
 )
 
 // run starts containerd's own command (urfave/cli v3, containerd 2.4 and later).
-func run(ctx context.Context) error { return command.App().Run(ctx, os.Args) }
+func run(ctx context.Context) error {
+	app := command.App()
+	app.Version = withNodecred(app.Version)
+	return app.Run(ctx, os.Args)
+}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/version"
 )
 
 const (
@@ -45,7 +47,8 @@ func app() *cli.Command {
 		Usage: "explain, check and pull with the node's registry credentials",
 		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
 2 bad usage or configuration. No command prints a secret.`,
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand()},
+		Version:  version.Get(),
+		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand()},
 	}
 }
 

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/version"
+)
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print nodecred's version, the containerd it was built against and the Go that built it",
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() != 0 {
+				return usageError{fmt.Errorf("version takes no arguments")}
+			}
+			_, err := fmt.Fprint(cmd.Root().Writer, versionText())
+			return err
+		},
+	}
+}
+
+// versionText is what `nodecred version` prints: one "name version" line
+// each for nodecred, containerd and Go.
+func versionText() string {
+	return fmt.Sprintf("nodecred    %s\ncontainerd  %s\ngo          %s %s/%s\n",
+		version.Get(), version.Containerd(), version.Go(), runtime.GOOS, runtime.GOARCH)
+}

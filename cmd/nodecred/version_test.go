@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/nodecred/nodecred/version"
+)
+
+func TestVersionCommand(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", version.ContainerdModule).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	containerd := strings.TrimSpace(string(out))
+	a := app()
+	var buf bytes.Buffer
+	a.Writer = &buf
+	if err := a.Run(context.Background(), []string{"nodecred", "version"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "nodecred    " + version.Get() + "\n" +
+		"containerd  " + containerd + "\n" +
+		"go          " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	if buf.String() != want {
+		t.Errorf("nodecred version printed\n%s\nwant\n%s", buf.String(), want)
+	}
+
+	buf.Reset()
+	if err := a.Run(context.Background(), []string{"nodecred", "--version"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := buf.String(); !strings.Contains(got, version.Get()) {
+		t.Errorf("nodecred --version printed %q, want nodecred's version %q", got, version.Get())
+	}
+
+	err = app().Run(context.Background(), []string{"nodecred", "version", "extra"})
+	if _, ok := err.(usageError); !ok {
+		t.Errorf("version with an argument: %v, want a usage error", err)
+	}
+}
