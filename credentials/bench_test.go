@@ -198,7 +198,7 @@ func BenchmarkReloadCheck(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.Run("stat-per-lookup", func(b *testing.B) {
-		f := newReloadingFile(path, false, ParseDockerConfig)
+		f := newReloadingFile(path, maxDockerConfigSize, false, ParseDockerConfig)
 		measure(b, func() { f.Load(ctx) })
 	})
 	b.Run("watcher-atomic-load", func(b *testing.B) {

@@ -257,7 +257,7 @@ var _ Source = (*DockerConfigSource)(nil)
 // with timeout.
 func NewDockerConfigSource(path string, timeout time.Duration, opts ...Option) *DockerConfigSource {
 	return &DockerConfigSource{
-		file:    newReloadingFile(path, true, ParseDockerConfig),
+		file:    newReloadingFile(path, maxDockerConfigSize, true, ParseDockerConfig),
 		helpers: newHelperSet(timeout, applyOptions(opts).renew),
 	}
 }

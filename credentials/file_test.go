@@ -3,23 +3,51 @@ package credentials
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
 )
 
 // capturedLog returns a context whose logger writes into the returned buffer.
-func capturedLog(t *testing.T) (context.Context, *bytes.Buffer) {
+func capturedLog(t *testing.T) (context.Context, *syncBuffer) {
 	t.Helper()
-	var buf bytes.Buffer
+	var buf syncBuffer
 	l := logrus.New()
 	l.SetOutput(&buf)
 	l.SetLevel(logrus.TraceLevel)
 	return log.WithLogger(context.Background(), logrus.NewEntry(l)), &buf
+}
+
+// syncBuffer is a bytes.Buffer that reads go on in parallel to goroutines
+// that log.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func auths(user, pass string) string {
@@ -33,6 +61,19 @@ func lookupUser(t *testing.T, ctx context.Context, src Source) string {
 		t.Fatal(err)
 	}
 	return c.Username
+}
+
+// guard fails the test instead of hanging it when f does not return: the
+// deadline is generous, and only tells a hang from an answer.
+func guard(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not return", what)
+	}
 }
 
 func TestReloadAfterRenameOver(t *testing.T) {
@@ -51,7 +92,9 @@ func TestReloadAfterRenameOver(t *testing.T) {
 	}
 }
 
-func TestReloadAfterDeleteAndRecreate(t *testing.T) {
+// TestDeleteRevokes: a deleted file means no credentials from it, as with
+// docker and the kubelet; recreating it serves again.
+func TestDeleteRevokes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.json")
 	writeAtomic(t, path, auths("first", "p1"))
 	src := NewDockerConfigSource(path, 0)
@@ -62,17 +105,56 @@ func TestReloadAfterDeleteAndRecreate(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if got := lookupUser(t, ctx, src); got != "first" {
-		t.Fatalf("while deleted: got %q, want the last good first", got)
+	for range 3 {
+		if got := lookupUser(t, ctx, src); got != "" {
+			t.Fatalf("while deleted: got %q, want no credentials", got)
+		}
 	}
-	if !strings.Contains(logs.String(), "credential file is missing") {
-		t.Errorf("no warning for the missing file; log:\n%s", logs)
+	if n := strings.Count(logs.String(), "credential file is missing"); n != 1 {
+		t.Errorf("missing-file warnings = %d, want 1; log:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "revoked=true") {
+		t.Errorf("the warning does not say credentials were revoked; log:\n%s", logs)
 	}
 	if err := os.WriteFile(path, []byte(auths("third", "p3")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if got := lookupUser(t, ctx, src); got != "third" {
 		t.Fatalf("after recreate: got %q, want third", got)
+	}
+}
+
+// TestDeleteRevokesEverySource: the password file and the kubelet config
+// revoke too.
+func TestDeleteRevokesEverySource(t *testing.T) {
+	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	static := NewStaticFileSource(hosts, "robot", pw)
+	ctx := context.Background()
+	if got := lookupUser(t, ctx, static); got != "robot" {
+		t.Fatalf("static: got %q", got)
+	}
+	if err := os.Remove(pw); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupUser(t, ctx, static); got != "" {
+		t.Fatalf("static with its password file deleted: got %q, want no credentials", got)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "cp.yaml")
+	writeConfig(t, cfg, providerConfig(`"r.example.com"`, "1m", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}))
+	kubelet := NewKubeletSource(cfg, t.TempDir(), time.Second)
+	if _, ok := kubelet.file.Load(ctx); !ok {
+		t.Fatal("kubelet config not loaded")
+	}
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if ps, ok := kubelet.file.Load(ctx); ok || len(ps) != 0 {
+		t.Fatalf("kubelet config deleted: %d providers still configured", len(ps))
 	}
 }
 
@@ -93,6 +175,25 @@ func TestMalformedEditKeepsLastGoodAndWarnsOnce(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "secret-half-writ") {
 		t.Errorf("log carries file contents:\n%s", logs)
+	}
+}
+
+func TestUnreadableFileKeepsLastGood(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.json")
+	writeAtomic(t, path, auths("first", "p1"))
+	src := NewDockerConfigSource(path, 0)
+	ctx, logs := capturedLog(t)
+	lookupUser(t, ctx, src)
+	// As a mode of 0 does for anyone but root.
+	src.file.open = func(path string) (*os.File, error) {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EACCES}
+	}
+	writeAtomic(t, path, auths("secnd", "p2"))
+	if got := lookupUser(t, ctx, src); got != "first" {
+		t.Fatalf("unreadable: got %q, want the last good first", got)
+	}
+	if !strings.Contains(logs.String(), `cannot read credential file, keeping the last good contents" error="permission denied"`) {
+		t.Errorf("no warning; log:\n%s", logs)
 	}
 }
 
@@ -122,13 +223,404 @@ func TestSecretFileModeWarning(t *testing.T) {
 	}
 }
 
+// hostile puts something that is not a regular file of bounded size at a
+// path, as an attacker or a careless operator would.
+type hostile struct {
+	name   string
+	reason string // in the warning
+	make   func(t *testing.T, path string)
+}
+
+func hostileFiles() []hostile {
+	return []hostile{
+		{"FIFO without a writer", "is a FIFO, not a regular file", func(t *testing.T, path string) {
+			tmp := path + ".fifo"
+			if err := syscall.Mkfifo(tmp, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rename(t, tmp, path)
+		}},
+		{"symlink to /dev/zero", "is a character device, not a regular file", func(t *testing.T, path string) {
+			symlinkOver(t, "/dev/zero", path)
+		}},
+		{"directory", "is a directory, not a regular file", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(path, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"unix socket", "is a socket, not a regular file", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			l, err := net.Listen("unix", path)
+			if err != nil {
+				t.Skip("no unix sockets here:", err)
+			}
+			t.Cleanup(func() { l.Close() })
+		}},
+		{"file over the size bound", fmt.Sprintf("is %d bytes, more than the limit of %d", maxDockerConfigSize+1, maxDockerConfigSize), func(t *testing.T, path string) {
+			// Valid JSON, so only the size can refuse it.
+			big := `{"auths": {}, "x": "` + strings.Repeat("a", maxDockerConfigSize+1-len(`{"auths": {}, "x": ""}`)) + `"}`
+			writeAtomic(t, path, big)
+		}},
+	}
+}
+
+// TestHostileFilesKeepLastGoodAndNeverBlock: a FIFO, a device, a
+// directory, a socket or a file over the bound is not read. The last good
+// contents keep serving, the change is logged once with the path and the
+// reason, no lookup blocks, and a regular file put back serves again.
+func TestHostileFilesKeepLastGoodAndNeverBlock(t *testing.T) {
+	for _, h := range hostileFiles() {
+		t.Run(h.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "auth.json")
+			writeAtomic(t, path, auths("first", "p1"))
+			src := NewDockerConfigSource(path, 0)
+			ctx, logs := capturedLog(t)
+			if got := lookupUser(t, ctx, src); got != "first" {
+				t.Fatalf("got %q, want first", got)
+			}
+			h.make(t, path)
+			guard(t, "a lookup", func() {
+				for range 3 {
+					if got := lookupUser(t, ctx, src); got != "first" {
+						t.Errorf("got %q, want the last good first", got)
+					}
+				}
+			})
+			if n := strings.Count(logs.String(), h.reason); n != 1 {
+				t.Errorf("warnings naming %q = %d, want 1; log:\n%s", h.reason, n, logs)
+			}
+			if !strings.Contains(logs.String(), "path="+path) {
+				t.Errorf("the warning does not name the path; log:\n%s", logs)
+			}
+			os.RemoveAll(path)
+			writeAtomic(t, path, auths("again", "p2"))
+			if got := lookupUser(t, ctx, src); got != "again" {
+				t.Fatalf("regular file put back: got %q, want again", got)
+			}
+		})
+	}
+}
+
+// TestHostilePasswordFiles: the same for a static source's password file,
+// whose bound is smaller.
+func TestHostilePasswordFiles(t *testing.T) {
+	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	for _, name := range []string{"FIFO", "/dev/zero", "too large"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pw")
+			writeAtomic(t, path, "hunter2\n")
+			src := NewStaticFileSource(hosts, "robot", path)
+			ctx, logs := capturedLog(t)
+			lookupUser(t, ctx, src)
+			switch name {
+			case "FIFO":
+				os.Remove(path)
+				if err := syscall.Mkfifo(path, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			case "/dev/zero":
+				symlinkOver(t, "/dev/zero", path)
+			case "too large":
+				writeAtomic(t, path, strings.Repeat("x", maxPasswordFileSize+1))
+			}
+			guard(t, "a lookup", func() {
+				c, err := src.Get(ctx, Request{Host: "r.example.com"})
+				if err != nil || c.Password.Reveal() != "hunter2" {
+					t.Errorf("got %v, %v; want the last good password", c.Username, err)
+				}
+			})
+			if !strings.Contains(logs.String(), "credential file not read") {
+				t.Errorf("no warning; log:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestRotationWithoutGap: the rotations a secret syncer and the kubelet do
+// never leave a lookup without credentials. Lookups run all through each
+// rotation; every answer is the old or the new credential.
+func TestRotationWithoutGap(t *testing.T) {
+	t.Run("rename over", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "auth.json")
+		writeAtomic(t, path, auths("user0", "p"))
+		checkNoGap(t, path, func(i int) { writeAtomic(t, path, auths(fmt.Sprintf("user%d", i), "p")) })
+	})
+	t.Run("kubelet ..data symlink swap", func(t *testing.T) {
+		dir := t.TempDir()
+		secret := projectedVolume(t, dir)
+		secret.write(t, auths("user0", "p"))
+		checkNoGap(t, filepath.Join(dir, "auth.json"), func(i int) { secret.write(t, auths(fmt.Sprintf("user%d", i), "p")) })
+	})
+}
+
+// checkNoGap rotates the file at path 50 times with rotate while lookups
+// run, and fails if a lookup finds no credential.
+func checkNoGap(t *testing.T, path string, rotate func(i int)) {
+	t.Helper()
+	src := NewDockerConfigSource(path, 0)
+	ctx, logs := capturedLog(t)
+	var stop atomic.Bool
+	var lookups, gaps atomic.Int64
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				c, err := src.Get(ctx, Request{Host: "r.example.com", Ref: "r.example.com/app:1"})
+				lookups.Add(1)
+				if err != nil || c.IsZero() {
+					gaps.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 1; i <= 50; i++ {
+		rotate(i)
+		for n := lookups.Load(); lookups.Load() < n+2; {
+			// let lookups see each state of the rotation
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if gaps.Load() > 0 {
+		t.Fatalf("%d of %d lookups found no credential during rotation; log:\n%s", gaps.Load(), lookups.Load(), logs)
+	}
+	if got := lookupUser(t, context.Background(), src); got != "user50" {
+		t.Fatalf("after rotation: got %q, want user50", got)
+	}
+	if strings.Contains(logs.String(), "level=warning") {
+		t.Errorf("rotation logged warnings:\n%s", logs)
+	}
+}
+
+// projected is a directory laid out as the kubelet lays out a secret
+// volume (pkg/volume/util/atomic_writer.go): the file is a symlink to
+// ..data/NAME, ..data a symlink to a timestamped directory, and an update
+// writes a new directory and renames a new ..data symlink over the old one.
+type projected struct {
+	dir string
+	n   int
+}
+
+func projectedVolume(t *testing.T, dir string) *projected {
+	t.Helper()
+	if err := os.Symlink(filepath.Join("..data", "auth.json"), filepath.Join(dir, "auth.json")); err != nil {
+		t.Fatal(err)
+	}
+	return &projected{dir: dir}
+}
+
+func (p *projected) write(t *testing.T, content string) {
+	t.Helper()
+	p.n++
+	ts := fmt.Sprintf("..2026_11_27_00_00_%02d.%d", p.n%60, p.n)
+	if err := os.Mkdir(filepath.Join(p.dir, ts), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, ts, "auth.json"), []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.Readlink(filepath.Join(p.dir, "..data"))
+	if err := os.Symlink(ts, filepath.Join(p.dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	rename(t, filepath.Join(p.dir, "..data_tmp"), filepath.Join(p.dir, "..data"))
+	if old != "" {
+		if err := os.RemoveAll(filepath.Join(p.dir, old)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestInPlaceTruncateKeepsLastGood: a writer that truncates and then
+// writes (a shell's >) shows an empty file for a moment; it keeps the last
+// good contents instead of revoking.
+func TestInPlaceTruncateKeepsLastGood(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.json")
+	writeAtomic(t, path, auths("first", "p1"))
+	src := NewDockerConfigSource(path, 0)
+	ctx := context.Background()
+	lookupUser(t, ctx, src)
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupUser(t, ctx, src); got != "first" {
+		t.Fatalf("truncated: got %q, want the last good first", got)
+	}
+}
+
+// TestSlowReadBlocksNoOtherLookup holds a read open, as a stuck network
+// file system would: lookups of other hosts and of other sources answer
+// at once with what they have, so no lock is held while reading; a lookup
+// whose context ends stops waiting; the read, once it returns, serves.
+func TestSlowReadBlocksNoOtherLookup(t *testing.T) {
+	dir := t.TempDir()
+	slowPath := filepath.Join(dir, "slow.json")
+	writeAtomic(t, slowPath, `{"auths": {"a.example.com": {"auth": "`+b64("a1:p")+`"}, "b.example.com": {"auth": "`+b64("b1:p")+`"}}}`)
+	slow := NewDockerConfigSource(slowPath, 0)
+	otherPath := filepath.Join(dir, "other.json")
+	writeAtomic(t, otherPath, `{"auths": {"c.example.com": {"auth": "`+b64("c1:p")+`"}}}`)
+	chain := Chain{{Name: "slow", Source: slow}, {Name: "other", Source: NewDockerConfigSource(otherPath, 0)}}
+	ctx := context.Background()
+	get := func(ctx context.Context, host string) string {
+		c, _ := chain.Get(ctx, Request{Host: host, Ref: host + "/app:1"})
+		return c.Username
+	}
+	if get(ctx, "a.example.com") != "a1" || get(ctx, "c.example.com") != "c1" {
+		t.Fatal("not served before the test")
+	}
+
+	// hold makes the next read stop in open until release is closed, and
+	// returns the read once it is in flight.
+	hold := func() (entered, release chan struct{}) {
+		entered, release = make(chan struct{}), make(chan struct{})
+		slow.file.open = func(path string) (*os.File, error) {
+			close(entered)
+			<-release
+			return openForRead(path)
+		}
+		return entered, release
+	}
+	inFlight := func() *fileRead {
+		slow.file.mu.Lock()
+		defer slow.file.mu.Unlock()
+		return slow.file.reading
+	}
+	version := func(n int) string {
+		return fmt.Sprintf(`{"auths": {"a.example.com": {"auth": "%s"}, "b.example.com": {"auth": "%s"}}}`, b64(fmt.Sprintf("a%d:p", n)), b64(fmt.Sprintf("b%d:p", n)))
+	}
+
+	// No lookup waits (wait 0): each serves what it has while the read is stuck.
+	entered, release := hold()
+	slow.file.wait = 0
+	writeAtomic(t, slowPath, version(2))
+	var r *fileRead
+	guard(t, "lookups during a stuck read", func() {
+		if got := get(ctx, "a.example.com"); got != "a1" {
+			t.Errorf("a.example.com: got %q, want the last good a1", got)
+		}
+		<-entered
+		r = inFlight()
+		if got := get(ctx, "b.example.com"); got != "b1" {
+			t.Errorf("another host of the same source: got %q, want the last good b1", got)
+		}
+		if got := get(ctx, "c.example.com"); got != "c1" {
+			t.Errorf("another source: got %q, want c1", got)
+		}
+	})
+	close(release)
+	guard(t, "the read", func() { <-r.done })
+	if got := get(ctx, "a.example.com"); got != "a2" {
+		t.Errorf("after the read returned: got %q, want a2", got)
+	}
+
+	// A lookup that would wait an hour stops when its context ends.
+	entered, release = hold()
+	slow.file.wait = time.Hour
+	writeAtomic(t, slowPath, version(3))
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	guard(t, "a cancelled lookup during a stuck read", func() {
+		if got := get(cctx, "b.example.com"); got != "b2" {
+			t.Errorf("cancelled lookup: got %q, want the last good b2", got)
+		}
+	})
+	<-entered
+	r = inFlight()
+	close(release)
+	guard(t, "the read", func() { <-r.done })
+	if got := get(ctx, "b.example.com"); got != "b3" {
+		t.Errorf("after the read returned: got %q, want b3", got)
+	}
+}
+
+// TestReadAtMostStopsAtTheBound: an endless stream (what /dev/zero gives)
+// costs limit+1 bytes, never more.
+func TestReadAtMostStopsAtTheBound(t *testing.T) {
+	const limit = 100 << 10
+	var read countingZero
+	data, err := readAtMost(&read, 0, limit)
+	var nr *notReadError
+	if !errors.As(err, &nr) || data != nil {
+		t.Fatalf("got %d bytes, %v; want a refusal", len(data), err)
+	}
+	if read.n > limit+1 {
+		t.Fatalf("read %d bytes from an endless stream, limit %d", read.n, limit)
+	}
+	for _, size := range []int{0, 1, 511, 512, 513, limit} {
+		got, err := readAtMost(strings.NewReader(strings.Repeat("x", size)), 0, limit)
+		if err != nil || len(got) != size {
+			t.Errorf("%d bytes: got %d, %v", size, len(got), err)
+		}
+	}
+}
+
+type countingZero struct{ n int }
+
+func (z *countingZero) Read(p []byte) (int, error) {
+	clear(p)
+	z.n += len(p)
+	return len(p), nil
+}
+
+var _ io.Reader = (*countingZero)(nil)
+
+func TestCheckFileAtStart(t *testing.T) {
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	writeAtomic(t, regular, "x")
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	writeAtomic(t, big, strings.Repeat("x", 11))
+	tests := []struct{ path, want string }{
+		{regular, ""},
+		{filepath.Join(dir, "missing"), ""},
+		{dir, `is a directory, not a regular file`},
+		{fifo, `is a FIFO, not a regular file`},
+		{"/dev/zero", `"/dev/zero" is a character device, not a regular file`},
+		{big, `is 11 bytes, more than the limit of 10`},
+	}
+	for _, tt := range tests {
+		err := checkFileAtStart(tt.path, 10)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.path, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err = %v, want %q", tt.path, err, tt.want)
+		}
+	}
+}
+
 func writeAtomic(t *testing.T, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	rename(t, tmp, path)
+}
+
+func symlinkOver(t *testing.T, target, path string) {
+	t.Helper()
+	tmp := path + ".link"
+	if err := os.Symlink(target, tmp); err != nil {
+		t.Fatal(err)
+	}
+	rename(t, tmp, path)
+}
+
+func rename(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ package credentials
 
 import (
 	"io/fs"
+	"os"
 	"syscall"
 )
 
@@ -14,4 +15,11 @@ func inode(info fs.FileInfo) uint64 {
 		return uint64(st.Ino)
 	}
 	return 0
+}
+
+// openForRead opens path for reading without blocking: a FIFO swapped in
+// after the stat cannot hold the open, and the fstat that follows refuses
+// it. O_NOCTTY keeps a terminal from becoming containerd's.
+func openForRead(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }

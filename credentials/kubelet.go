@@ -33,7 +33,7 @@ var _ Source = (*KubeletSource)(nil)
 // first lookup.
 func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
 	renew := applyOptions(opts).renew
-	return &KubeletSource{file: newReloadingFile(configPath, false, func(data []byte) ([]*provider, error) {
+	return &KubeletSource{file: newReloadingFile(configPath, maxKubeletConfigSize, false, func(data []byte) ([]*provider, error) {
 		cfg, err := ParseKubeletConfig(data)
 		if err != nil {
 			return nil, err

@@ -1,7 +1,6 @@
 package credentials
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,8 +13,8 @@ import (
 // credential providers when it starts (RegisterCredentialProviderPlugins in
 // kubernetes pkg/credentialprovider/plugin): binDir is a directory, the
 // config file parses and validates, and every provider's executable is
-// binDir/NAME, an executable file. Then it loads the config, so that an
-// edit made before the first pull is a change to this config.
+// binDir/NAME, an executable file. The source starts with the config it
+// checked, so that an edit made before the first pull is a change to it.
 //
 // Errors name the field, the file and the provider:
 //
@@ -34,7 +33,7 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 	if err := checkDir(binDir); err != nil {
 		return nil, fmt.Errorf("bin_dir: %q: %w", binDir, err)
 	}
-	data, err := os.ReadFile(configPath)
+	stamp, data, err := readRegular(openForRead, configPath, maxKubeletConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %q: %w", configPath, pathError(err))
 	}
@@ -48,8 +47,10 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 		}
 	}
 	s := NewKubeletSource(configPath, binDir, timeout, opts...)
-	if _, ok := s.file.Load(context.Background()); !ok {
-		return nil, fmt.Errorf("config: %q: changed while it was being checked; see the warning logged", configPath)
+	// What was checked is what the source starts with; a change since is
+	// read at the first lookup.
+	if err := s.file.prime(stamp, data); err != nil {
+		return nil, fmt.Errorf("config: %q: %w", configPath, err)
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,12 +137,26 @@ func TestOpenKubeletSourceChecksAsTheKubeletStarts(t *testing.T) {
 			}
 		})
 	}
-	t.Run("config a directory", func(t *testing.T) {
-		_, err := OpenKubeletSource(binDir, binDir, time.Second)
-		if want := fmt.Sprintf(`config: %q: is a directory`, binDir); err == nil || err.Error() != want {
-			t.Fatalf("err = %v, want %s", err, want)
-		}
-	})
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	writeConfig(t, big, twoProviders("ecr-credential-provider")+"#"+strings.Repeat("x", maxKubeletConfigSize)+"\n")
+	for _, tt := range []struct{ name, config, want string }{
+		{"config a directory", binDir, "is a directory, not a regular file"},
+		{"config a FIFO", fifo, "is a FIFO, not a regular file"},
+		{"config /dev/zero", "/dev/zero", "is a character device, not a regular file"},
+		{"config too large", big, fmt.Sprintf("is %d bytes, more than the limit of %d", len(twoProviders("ecr-credential-provider"))+maxKubeletConfigSize+2, maxKubeletConfigSize)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			guard(t, "OpenKubeletSource", func() { _, err = OpenKubeletSource(tt.config, binDir, time.Second) })
+			if want := fmt.Sprintf(`config: %q: %s`, tt.config, tt.want); err == nil || err.Error() != want {
+				t.Fatalf("err = %v, want %s", err, want)
+			}
+		})
+	}
 	t.Run("all there", func(t *testing.T) {
 		writeConfig(t, config, twoProviders("ecr-credential-provider"))
 		if _, err := OpenKubeletSource(config, binDir, time.Second); err != nil {

@@ -25,7 +25,7 @@ func NewStaticSource(hosts Patterns, username string, password Secret) *StaticSo
 // NewStaticFileSource returns a source whose password is the contents of
 // passwordFile, without a trailing newline.
 func NewStaticFileSource(hosts Patterns, username, passwordFile string) *StaticSource {
-	return &StaticSource{hosts: hosts, username: username, file: newReloadingFile(passwordFile, true, parsePasswordFile)}
+	return &StaticSource{hosts: hosts, username: username, file: newReloadingFile(passwordFile, maxPasswordFileSize, true, parsePasswordFile)}
 }
 
 // Get answers for the hosts the source is configured for, and no others.
