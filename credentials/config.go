@@ -67,6 +67,9 @@ func Build(cfgs []SourceConfig) (Chain, error) {
 }
 
 func build(c SourceConfig) (Source, string, error) {
+	if err := refuseExec(c.Type, canKillTree); err != nil {
+		return nil, "", err
+	}
 	timeout, err := parseTimeout(c.Timeout)
 	if err != nil {
 		return nil, "", err

@@ -3,14 +3,28 @@
 package credentials
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 )
 
-// ownProcessGroup does nothing here: there are no process groups.
-func ownProcessGroup(*exec.Cmd) {}
+// canKillTree is false: nodecred has no way here yet to kill a program's
+// whole process tree at timeout. On Windows that takes a job object that
+// the program is assigned to before it runs, and so a hook between start
+// and resume that this runner does not have. Without it a helper's
+// children would outlive the timeout, so programs are not run at all:
+// helper and kubelet sources are refused at startup (refuseExec), and
+// credHelpers and credsStore entries of a docker config fail each lookup
+// with errNoTreeKill.
+const canKillTree = false
 
-// killTree kills the program itself; its children are out of reach.
+var errNoTreeKill = errors.New("nodecred does not run credential programs on this system: it cannot kill a program's whole process tree at timeout here")
+
+// ownProcessGroup makes cmd.Start fail with errNoTreeKill before anything
+// runs.
+func ownProcessGroup(cmd *exec.Cmd) { cmd.Err = errNoTreeKill }
+
+// killTree kills the program itself; nothing starts here, see ownProcessGroup.
 func killTree(pid int) {
 	if p, err := os.FindProcess(pid); err == nil {
 		_ = p.Kill()
