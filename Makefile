@@ -17,10 +17,12 @@ LDFLAGS := -X github.com/nodecred/nodecred/version.Version=$(VERSION)
 
 all: build
 
-## build: bin/containerd (containerd with nodecred built in) and bin/nodecred (the CLI)
+## build: bin/containerd (containerd with nodecred built in), bin/nodecred (the CLI) and
+## bin/docker-credential-nodecred (a relative symlink: the CLI as a docker credential helper)
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/containerd ./cmd/containerd
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/nodecred ./cmd/nodecred
+	ln -sfn nodecred bin/docker-credential-nodecred
 
 ## tools: the distribution registry the tests and demo run
 tools: bin/tools/registry

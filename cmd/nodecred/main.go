@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/containerd/log"
 	"github.com/urfave/cli/v3"
@@ -48,16 +49,23 @@ func app() *cli.Command {
 		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
 2 bad usage or configuration. No command prints a secret.`,
 		Version:  version.Get(),
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand()},
+		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand(), credentialHelperCommand()},
 	}
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == helperProgram {
+		os.Exit(credentialHelperMain(os.Args[1:]))
+	}
 	// Sources log warnings (a missing file, a failing helper) to stderr.
 	_ = log.SetLevel("warn")
 	err := app().Run(context.Background(), os.Args)
 	if err == nil {
 		return
+	}
+	var helper helperExit // its reason is on stdout, as the protocol has it
+	if errors.As(err, &helper) {
+		os.Exit(helper.code)
 	}
 	fmt.Fprintln(os.Stderr, "nodecred:", err)
 	var failed failedError
