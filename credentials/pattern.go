@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -29,29 +30,60 @@ type Pattern struct {
 }
 
 // ParsePattern parses a host pattern such as "registry.example.com",
-// "*.example.com:5000" or "quay.io/team". An "https://" scheme prefix is
-// accepted and ignored, as the kubelet does.
+// "*.example.com:5000" or "quay.io/team", and checks all of it, as the
+// kubelet documents matchImages: globs only in the host's labels, a port
+// that is a number from 1 to 65535, a repository path of lower-case letters,
+// digits and separators. An "https://" or "http://" prefix is accepted and
+// ignored, as the kubelet does.
+//
+// Its errors quote the pattern; errors.As finds a *PatternError whose
+// Reason does not, for callers whose patterns came from somewhere that
+// must not be quoted (a provider's response).
 func ParsePattern(s string) (Pattern, error) {
+	p, reason := parsePattern(s)
+	if reason != "" {
+		return Pattern{}, &PatternError{Pattern: s, Reason: reason}
+	}
+	return p, nil
+}
+
+// PatternError is a host pattern that does not parse.
+type PatternError struct {
+	// Pattern is the text that was given.
+	Pattern string
+	// Reason says what is wrong without quoting the pattern: "has an
+	// empty label".
+	Reason string
+}
+
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("host pattern %q %s", e.Pattern, e.Reason)
+}
+
+// parsePattern returns the pattern, or the reason it is not one.
+func parsePattern(s string) (Pattern, string) {
 	rest := s
 	scheme := false
 	if i := strings.Index(rest, "://"); i >= 0 {
+		if sc := rest[:i]; sc != "https" && sc != "http" {
+			return Pattern{}, "has a scheme other than https:// or http://"
+		}
 		rest, scheme = rest[i+3:], true
 	}
 	hostport, path, _ := strings.Cut(rest, "/")
-	host, port := splitHostPort(hostport)
-	if host == "" {
-		return Pattern{}, fmt.Errorf("host pattern %q has no host", s)
+	host, port, reason := splitPatternHost(hostport)
+	if reason != "" {
+		return Pattern{}, reason
 	}
-	if strings.ContainsAny(host, " \t/") {
-		return Pattern{}, fmt.Errorf("host pattern %q: invalid host %q", s, host)
+	if reason := checkPatternPath(path); reason != "" {
+		return Pattern{}, reason
 	}
 	labels := strings.Split(strings.ToLower(host), ".")
-	for _, l := range labels {
-		if l == "" {
-			return Pattern{}, fmt.Errorf("host pattern %q has an empty label", s)
-		}
-		if _, err := filepath.Match(l, ""); err != nil {
-			return Pattern{}, fmt.Errorf("host pattern %q: bad glob %q: %w", s, l, err)
+	if !strings.Contains(host, ":") { // an IPv6 address was checked whole
+		for _, l := range labels {
+			if reason := checkPatternLabel(l); reason != "" {
+				return Pattern{}, reason
+			}
 		}
 	}
 	p := Pattern{text: s, labels: labels, port: port, path: path}
@@ -61,7 +93,108 @@ func ParsePattern(s string) (Pattern, error) {
 			p.path = "" // docker's key for Docker Hub, "https://index.docker.io/v1/": not a repository path
 		}
 	}
-	return p, nil
+	return p, ""
+}
+
+// splitPatternHost splits a pattern's "host[:port]" and checks the port: a
+// number from 1 to 65535 without leading zeros, the form a host's port has
+// when containerd contacts it, so that the pattern can match. An IPv6
+// address is written in brackets and must parse.
+func splitPatternHost(hostport string) (host, port, reason string) {
+	if hostport == "" {
+		return "", "", "has no host"
+	}
+	// "[::1]:5000" is an IPv6 address; "[ab].example.com" a glob.
+	if end := strings.IndexByte(hostport, ']'); strings.HasPrefix(hostport, "[") && end > 0 && strings.Contains(hostport[:end], ":") {
+		host, rest := hostport[1:end], hostport[end+1:]
+		if net.ParseIP(host) == nil {
+			return "", "", "has a bracketed host that is not an IPv6 address"
+		}
+		if rest == "" {
+			return host, "", ""
+		}
+		if rest[0] != ':' {
+			return "", "", "has text after its IPv6 address"
+		}
+		port, reason := checkPort(rest[1:])
+		return host, port, reason
+	}
+	host, port, hasPort := strings.Cut(hostport, ":")
+	if host == "" {
+		return "", "", "has no host"
+	}
+	if !hasPort {
+		return host, "", ""
+	}
+	port, reason = checkPort(port)
+	return host, port, reason
+}
+
+func checkPort(port string) (string, string) {
+	switch n, err := strconv.Atoi(port); {
+	case port == "":
+		return "", "has an empty port"
+	case err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9':
+		return "", "has a port that is not a number from 1 to 65535"
+	}
+	return port, ""
+}
+
+// checkPatternLabel checks one label of a host pattern: the characters of a
+// host name (letters, digits, - and _) and the globs *, ? and [...], a
+// class of those characters or ranges of them, negated by a leading ^ or !.
+func checkPatternLabel(l string) string {
+	if l == "" {
+		return "has an empty label"
+	}
+	for i := 0; i < len(l); i++ {
+		switch c := l[i]; {
+		case isHostByte(c), c == '*', c == '?':
+		case c == '[':
+			j := i + 1
+			if j < len(l) && (l[j] == '^' || l[j] == '!') {
+				j++
+			}
+			start := j
+			for j < len(l) && isHostByte(l[j]) {
+				j++
+			}
+			if j == len(l) || l[j] != ']' || j == start {
+				return "has a bad glob"
+			}
+			i = j
+		default:
+			return "has a character that is neither part of a host name (letters, digits, - and _) nor a glob (*, ?, [...])"
+		}
+	}
+	if _, err := filepath.Match(l, ""); err != nil {
+		return "has a bad glob"
+	}
+	return ""
+}
+
+func isHostByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// checkPatternPath checks a pattern's repository path: lower-case letters,
+// digits, ., _ and -, in segments separated by /, with one trailing /
+// allowed. Globs are not: the kubelet matches the path as a prefix.
+func checkPatternPath(path string) string {
+	if path == "" {
+		return ""
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(path, "/"), "/") {
+		if seg == "" {
+			return "has an empty path segment"
+		}
+		for _, r := range seg {
+			if !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-') {
+				return "has a path character other than a-z, 0-9, ., _, - and / (repository paths are lower case; the path takes no globs)"
+			}
+		}
+	}
+	return ""
 }
 
 // String returns the pattern as written.

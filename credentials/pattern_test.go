@@ -1,6 +1,15 @@
 package credentials
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 func TestPatternMatch(t *testing.T) {
 	tests := []struct {
@@ -108,9 +117,73 @@ func TestDockerHubPatternsMatchEveryHubName(t *testing.T) {
 }
 
 func TestParsePatternErrors(t *testing.T) {
-	for _, bad := range []string{"", "https://", ":5000", "a..b", "[a.example.com", "reg istry.io", "/path"} {
-		if _, err := ParsePattern(bad); err == nil {
-			t.Errorf("ParsePattern(%q) succeeded, want an error", bad)
+	tests := []struct{ pattern, want string }{
+		{"", "has no host"},
+		{"https://", "has no host"},
+		{":5000", "has no host"},
+		{"::1", "has no host"},
+		{"ftp://r.io", "has a scheme other than https:// or http://"},
+		{"a..b", "has an empty label"},
+		{"r.io.", "has an empty label"},
+		{"[a.example.com", "has a bad glob"},
+		{"reg istry.io", "has a character that is neither part of a host name"},
+		{`r\.io`, "has a character that is neither part of a host name"},
+		{"r.io%eth0", "has a character that is neither part of a host name"},
+		{"r.io:", "has an empty port"},
+		{"r.io:notaport", "has a port that is not a number from 1 to 65535"},
+		{"r.io:0", "has a port that is not a number from 1 to 65535"},
+		{"r.io:65536", "has a port that is not a number from 1 to 65535"},
+		{"r.io:05000", "has a port that is not a number from 1 to 65535"},
+		{"r.io:+500", "has a port that is not a number from 1 to 65535"},
+		{"r.io:50*", "has a port that is not a number from 1 to 65535"},
+		{"r.io:5000:1", "has a port that is not a number from 1 to 65535"},
+		{"[::1]x", "has text after its IPv6 address"},
+		{"[::g]:5000", "has a bracketed host that is not an IPv6 address"},
+		{"[::1]:", "has an empty port"},
+		{"r.io/Team", "has a path character other than"},
+		{"r.io/te*m", "has a path character other than"},
+		{"r.io/a//b", "has an empty path segment"},
+		{"r.io//", "has an empty path segment"},
+		{"/path", "has no host"},
+	}
+	for _, tt := range tests {
+		_, err := ParsePattern(tt.pattern)
+		var pe *PatternError
+		switch {
+		case err == nil:
+			t.Errorf("ParsePattern(%q) succeeded, want %q", tt.pattern, tt.want)
+		case !strings.Contains(err.Error(), fmt.Sprintf("host pattern %q %s", tt.pattern, tt.want)):
+			t.Errorf("ParsePattern(%q): %v, want %q", tt.pattern, err, tt.want)
+		case !errors.As(err, &pe) || (tt.pattern != "" && strings.Contains(pe.Reason, tt.pattern)):
+			t.Errorf("ParsePattern(%q): no PatternError whose reason leaves the pattern out: %v", tt.pattern, err)
+		}
+	}
+	for _, good := range []string{"[::1]", "[::1]:5000", "r.io:1", "r.io:65535", "r.io/team/", "http://r.io", "https://index.docker.io/v1/",
+		"my_mirror.local:5000", "*.dkr.ecr.*.amazonaws.com", "[ab]-[^c]?.example.com", "[!a].example.com", "quay.io/team-1/app_2.x"} {
+		if _, err := ParsePattern(good); err != nil {
+			t.Errorf("ParsePattern(%q): %v", good, err)
+		}
+	}
+}
+
+func TestIPv6Patterns(t *testing.T) {
+	tests := []struct {
+		pattern, host string
+		want          bool
+	}{
+		{"[::1]:5000", "[::1]:5000", true},
+		{"[::1]:5000", "[::1]:5001", false},
+		{"[::1]:5000", "[::1]", false},
+		{"[::1]", "[::1]", true},
+		{"[fd00::1]", "[FD00::1]", true},
+	}
+	for _, tt := range tests {
+		p, err := ParsePattern(tt.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Match(tt.host, "app"); got != tt.want {
+			t.Errorf("%q.Match(%q) = %v, want %v", tt.pattern, tt.host, got, tt.want)
 		}
 	}
 }
@@ -122,37 +195,128 @@ func TestParsePatternsNamesIndex(t *testing.T) {
 	}
 }
 
+// patternGrammar is the grammar docs/config.md gives host patterns, written
+// apart from ParsePattern so that one checks the other: an optional
+// http(s) scheme; a host that is a bracketed IPv6 address or dot-separated
+// labels of letters, digits, - and _ with the globs *, ? and [...] (a class
+// of those, maybe negated); a port
+// of 1 to 5 digits without a leading zero; a path of lower-case segments.
+var patternGrammar = regexp.MustCompile(`^(?:https?://)?(?:\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\]|((?:[A-Za-z0-9_*?-]|\[[!^]?[A-Za-z0-9_-]+\])+(?:\.(?:[A-Za-z0-9_*?-]|\[[!^]?[A-Za-z0-9_-]+\])+)*))(?::([1-9][0-9]{0,4}))?(?:/((?:[a-z0-9._-]+/)*[a-z0-9._-]*))?$`)
+
+// oraclePattern is a pattern as the documentation reads it.
+type oraclePattern struct {
+	host, port, path string
+	hub              bool
+}
+
+// parseOracle accepts what the documentation accepts.
+func parseOracle(s string) (oraclePattern, bool) {
+	m := patternGrammar.FindStringSubmatch(s)
+	if m == nil {
+		return oraclePattern{}, false
+	}
+	p := oraclePattern{host: strings.ToLower(m[1] + m[2]), port: m[3], path: m[4]}
+	if m[1] != "" && net.ParseIP(m[1]) == nil {
+		return oraclePattern{}, false
+	}
+	if m[2] != "" && strings.Contains(m[2], ":") {
+		return oraclePattern{}, false
+	}
+	if p.port != "" {
+		if n, _ := strconv.Atoi(p.port); n > 65535 {
+			return oraclePattern{}, false
+		}
+	}
+	if strings.HasSuffix(p.path, "//") || strings.HasPrefix(p.path, "/") {
+		return oraclePattern{}, false
+	}
+	for _, label := range strings.Split(p.host, ".") {
+		if _, err := path.Match(label, ""); err != nil && m[2] != "" {
+			return oraclePattern{}, false
+		}
+	}
+	hubNames := map[string]bool{"docker.io": true, "index.docker.io": true, "registry-1.docker.io": true}
+	if p.port == "" && hubNames[p.host] {
+		p.hub = true
+		if strings.Contains(s, "://") && (p.path == "v1" || p.path == "v1/") {
+			p.path = ""
+		}
+	}
+	return p, true
+}
+
+// targetGrammar is a host as containerd contacts it: a name or a
+// bracketed IPv6 address, and a port.
+var targetGrammar = regexp.MustCompile(`^(?:\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\]|([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*))(?::([0-9]+))?$`)
+
+// match is the documented rule: Docker Hub's names are one host; else the
+// ports are equal, there are as many labels, each label matches its glob
+// (path.Match on labels joined by "/", where a glob cannot cross a "/"),
+// and the path is a prefix of the repository path.
+func (p oraclePattern) match(target, repoPath string) bool {
+	m := targetGrammar.FindStringSubmatch(target)
+	host, port := strings.ToLower(m[1]+m[2]), m[3]
+	hubNames := map[string]bool{"docker.io": true, "index.docker.io": true, "registry-1.docker.io": true}
+	if p.hub {
+		return port == "" && hubNames[host] && strings.HasPrefix(repoPath, p.path)
+	}
+	if port != p.port || !strings.HasPrefix(repoPath, p.path) {
+		return false
+	}
+	if m[1] != "" || strings.Contains(p.host, ":") {
+		return host == p.host
+	}
+	globs, labels := strings.Split(p.host, "."), strings.Split(host, ".")
+	if len(globs) != len(labels) {
+		return false
+	}
+	ok, _ := path.Match(strings.Join(globs, "/"), strings.Join(labels, "/"))
+	return ok
+}
+
+// FuzzPattern holds ParsePattern and Match to the documented grammar and
+// matching rule, implemented apart in the test (parseOracle, match): a
+// pattern is accepted exactly when the grammar accepts it, and then matches
+// a host exactly when the rule says so. A pattern without globs also
+// matches the host it names, and its errors never quote more than the
+// pattern.
 func FuzzPattern(f *testing.F) {
-	for _, s := range []string{"*.example.com", "registry.example.com:5000/team", "https://a.b", "[a-", "*"} {
+	for _, s := range []string{"*.example.com", "registry.example.com:5000/team", "https://a.b", "[a-", "*", "r.io:notaport", "[::1]:5000", "r.io/Team", "a..b"} {
 		f.Add(s, "registry.example.com:5000", "team/app")
 	}
 	f.Add("https://index.docker.io/v1/", "registry-1.docker.io", "library/pause")
 	f.Add("docker.io/library", "index.docker.io", "library/pause")
-	f.Fuzz(func(t *testing.T, pattern, host, path string) {
+	f.Add("[ab]-?.example.com", "a-x.example.com", "")
+	f.Add("r.io:05000", "r.io:5000", "")
+	f.Fuzz(func(t *testing.T, pattern, host, repoPath string) {
 		p, err := ParsePattern(pattern)
+		want, valid := parseOracle(pattern)
+		if (err == nil) != valid {
+			t.Fatalf("ParsePattern(%q): err = %v, the grammar says valid = %v", pattern, err, valid)
+		}
 		if err != nil {
+			var pe *PatternError
+			if !errors.As(err, &pe) || pe.Pattern != pattern || err.Error() != fmt.Sprintf("host pattern %q %s", pattern, pe.Reason) {
+				t.Fatalf("ParsePattern(%q): error %q is not the pattern and a reason", pattern, err)
+			}
 			return
 		}
-		_ = p.Match(host, path)
-		// A parsed pattern parses again to the same pattern.
-		q, err := ParsePattern(p.String())
-		if err != nil {
-			t.Fatalf("re-parse of %q: %v", p.String(), err)
-		}
-		if p.Match(host, path) != q.Match(host, path) {
-			t.Fatalf("re-parsed pattern %q matches differently", pattern)
-		}
-		// A pattern answers the same for every one of Docker Hub's names
-		// when it names Docker Hub, and for none of them with a port.
-		if p.hub {
-			want := p.Match("docker.io", path)
-			for _, alias := range []string{"index.docker.io", "registry-1.docker.io", "REGISTRY-1.docker.io"} {
-				if p.Match(alias, path) != want {
-					t.Fatalf("Docker Hub pattern %q: %q and docker.io differ", pattern, alias)
-				}
+		if targetGrammar.MatchString(host) {
+			if got := p.Match(host, repoPath); got != want.match(host, repoPath) {
+				t.Fatalf("%q.Match(%q, %q) = %v, the documented rule says %v", pattern, host, repoPath, got, !got)
 			}
-			if p.Match("docker.io:443", path) {
-				t.Fatalf("Docker Hub pattern %q matches a host with a port", pattern)
+		}
+		// A pattern without globs matches the host and path it names.
+		if !strings.ContainsAny(want.host, "*?[") {
+			self := want.host
+			if strings.Contains(self, ":") {
+				self = "[" + self + "]"
+			}
+			if want.port != "" {
+				self += ":" + want.port
+			}
+			if !p.Match(strings.ToUpper(self), want.path+"/app") {
+				t.Fatalf("%q does not match its own host %q", pattern, self)
 			}
 		}
 	})
