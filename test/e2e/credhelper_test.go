@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/cli/cli/config"
 
@@ -352,4 +353,31 @@ func keys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// TestCredentialHelperRefusesToRunItself: a helper source naming nodecred
+// would start the helper from the helper without end; the inner run
+// refuses, and the outer one skips the source.
+func TestCredentialHelperRefusesToRunItself(t *testing.T) {
+	cfg := containerdConfigFile(t, "", nodecredSection("", `type = "helper"
+helper = "nodecred"
+hosts = ["registry.example.com"]`))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(helperBinDir(t), helperLink), "get")
+	cmd.Env = clientEnv(t, cfg, `{}`)
+	cmd.Stdin = strings.NewReader("registry.example.com")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	t.Logf("exit %v\nstdout: %s\nstderr: %s", err, out.String(), errOut.String())
+	if ctx.Err() != nil {
+		t.Fatal("the helper did not finish")
+	}
+	if cmd.ProcessState.ExitCode() != 1 || out.String() != "credentials not found in native keychain\n" {
+		t.Fatalf("exit %d, stdout %q; want the protocol's miss", cmd.ProcessState.ExitCode(), out.String())
+	}
+	if !strings.Contains(errOut.String(), "refusing to run itself again") {
+		t.Fatalf("the outer run did not log the inner run's refusal:\n%s", errOut.String())
+	}
 }
