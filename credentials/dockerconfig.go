@@ -45,8 +45,9 @@ type dockerAuthEntry struct {
 	IdentityToken string `json:"identitytoken"`
 }
 
-// ParseDockerConfig parses a docker config file. Its errors name keys and
-// positions, never values, because values are secrets.
+// ParseDockerConfig parses a docker config file. Its errors name fields,
+// host keys and byte positions, never values, because values are secrets:
+// a key that is not a host, or reads as a secret, is not shown either.
 //
 // Keys are matched more loosely than docker matches them, on purpose: all
 // of Docker Hub's names are Docker Hub (docker itself only reads
@@ -60,9 +61,19 @@ type dockerAuthEntry struct {
 // otherwise), then the first in sorted order.
 func ParseDockerConfig(data []byte) (DockerConfig, error) {
 	var f dockerConfigFile
+	if len(bytes.TrimSpace(data)) == 0 {
+		// Docker reads an empty file as no credentials; here it is what an
+		// in-place write shows before it is done, so it keeps the last
+		// good contents.
+		return DockerConfig{}, errors.New("the file is empty")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
-		return DockerConfig{}, fmt.Errorf("invalid docker config: %w", scrubJSONError(err))
+		err = scrubJSONError(err)
+		if typ, ok := err.(*jsonTypeError); ok {
+			err = dockerConfigFieldError(typ)
+		}
+		return DockerConfig{}, fmt.Errorf("invalid docker config: %w", err)
 	}
 	cfg := DockerConfig{hosts: map[string][]dockerAuth{}, helpers: map[string]string{}, store: f.CredsStore}
 	helperKeys, err := sortAuthKeys(f.CredHelpers)
@@ -71,18 +82,16 @@ func ParseDockerConfig(data []byte) (DockerConfig, error) {
 	}
 	for _, k := range helperKeys {
 		name := f.CredHelpers[k.key]
-		if name != "" { // "": this host uses auths, even with credsStore set
-			if err := checkHelperName(name); err != nil {
-				return DockerConfig{}, fmt.Errorf("credHelpers[%q]: %w", k.key, err)
-			}
+		if name != "" && checkHelperName(name) != nil { // "": this host uses auths, even with credsStore set
+			return DockerConfig{}, fmt.Errorf("credHelpers[%q]: %s", showKey(k.key), notAHelperName)
 		}
 		if _, dup := cfg.helpers[k.host]; dup || k.path != "" {
 			continue
 		}
 		cfg.helpers[k.host] = name
 	}
-	if err := checkHelperName(f.CredsStore); f.CredsStore != "" && err != nil {
-		return DockerConfig{}, fmt.Errorf("credsStore: %w", err)
+	if f.CredsStore != "" && checkHelperName(f.CredsStore) != nil {
+		return DockerConfig{}, fmt.Errorf("credsStore: %s", notAHelperName)
 	}
 	keys, err := sortAuthKeys(f.Auths)
 	if err != nil {
@@ -92,7 +101,7 @@ func ParseDockerConfig(data []byte) (DockerConfig, error) {
 		key, host, path := k.key, k.host, k.path
 		cred, err := f.Auths[key].credential()
 		if err != nil {
-			return DockerConfig{}, fmt.Errorf("auths[%q]: %w", key, err)
+			return DockerConfig{}, fmt.Errorf("auths[%q].%w", showKey(key), err)
 		}
 		if cred.IsZero() || cfg.has(host, path) {
 			continue
@@ -144,11 +153,11 @@ func (e dockerAuthEntry) credential() (Credential, error) {
 	if e.Auth != "" {
 		raw, err := base64.StdEncoding.DecodeString(e.Auth)
 		if err != nil {
-			return Credential{}, errors.New("auth: not valid base64")
+			return Credential{}, errors.New("auth: not valid base64 (value not shown)")
 		}
 		user, pass, ok := strings.Cut(string(raw), ":")
 		if !ok {
-			return Credential{}, errors.New("auth: decoded value is not user:password")
+			return Credential{}, errors.New("auth: decoded value is not user:password (value not shown)")
 		}
 		c.Username, c.Password = user, Secret(strings.Trim(pass, "\x00"))
 	}
@@ -166,16 +175,20 @@ func normaliseAuthKey(key string) (host, path string, err error) {
 	if strings.Contains(key, "://") {
 		u, err := url.Parse(key)
 		if err != nil || u.Host == "" {
-			return "", "", fmt.Errorf("key %q is not a registry host or URL", key)
+			return "", "", errors.New("a key is not a registry host or URL (key not shown)")
 		}
 		return canonicalHost(u.Host), "", nil
 	}
 	host, path, _ = strings.Cut(strings.TrimSuffix(key, "/"), "/")
 	if host == "" {
-		return "", "", fmt.Errorf("key %q has no host", key)
+		return "", "", errors.New("a key has no host (key not shown)")
 	}
 	return canonicalHost(host), path, nil
 }
+
+// notAHelperName says what is wrong with a credHelpers or credsStore value,
+// which is not shown.
+const notAHelperName = "not a credential helper name: want NAME of docker-credential-NAME, without / \\ or spaces (value not shown)"
 
 // authKey is a config key with its normalised host and path.
 type authKey struct{ key, host, path string }
@@ -219,13 +232,44 @@ func scrubJSONError(err error) error {
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Errorf("field %q: wrong type %s at byte %d", typ.Field, typ.Value, typ.Offset)
+		return &jsonTypeError{field: typ.Field, value: typ.Value, offset: typ.Offset}
 	}
 	// Unknown-field errors name a key, never a value.
 	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 		return errors.New(strings.TrimPrefix(msg, "json: "))
 	}
 	return errors.New("malformed JSON")
+}
+
+// jsonTypeError is a value of the wrong type: the path of the field it is
+// in, the kind of value found ("number", "array") and where.
+type jsonTypeError struct {
+	field  string // encoding/json's dotted path, map keys included
+	value  string
+	offset int64
+}
+
+func (e *jsonTypeError) Error() string {
+	return fmt.Sprintf("field %q: wrong type %s at byte %d", e.field, e.value, e.offset)
+}
+
+// dockerConfigFieldError names the field of a docker config that holds a
+// value of the wrong type. encoding/json's path names struct fields only,
+// so the host key an entry is under is left out: the byte offset locates
+// it. "auths[…].password: wrong type number at byte 40".
+func dockerConfigFieldError(e *jsonTypeError) error {
+	field := e.field
+	if top, rest, nested := strings.Cut(field, "."); nested {
+		field = top + "[…]." + rest
+	}
+	return fmt.Errorf("%s: wrong type %s at byte %d", field, e.value, e.offset)
+}
+
+// showKey returns an auths or credHelpers key fit for an error: keys are
+// registry hosts, shown as written, unless one reads as a secret (a token
+// pasted as a key), which redact replaces.
+func showKey(key string) string {
+	return redact(key)
 }
 
 // helperFor returns the credential helper docker would ask for host, or ""

@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,15 +106,22 @@ func TestDockerHubAliasesAllServeDockerHub(t *testing.T) {
 
 func TestDockerConfigErrorsCarryNoSecret(t *testing.T) {
 	const secret = "s3cr3t-value"
+	token := "ghp_" + "Zq8vK2mX9pL4rT7wY1nB6cH3jF5dS0aGeUiO" // a token pasted as a key
 	tests := []struct{ name, cfg, want string }{
-		{"bad base64", `{"auths": {"r.io": {"auth": "` + secret + `!!"}}}`, `auths["r.io"]: auth: not valid base64`},
-		{"no colon", `{"auths": {"r.io": {"auth": "` + b64(secret) + `"}}}`, `auths["r.io"]: auth: decoded value is not user:password`},
-		{"syntax", `{"auths": {"r.io": {"password": "` + secret + `"`, "invalid docker config"},
-		{"wrong type", `{"auths": {"r.io": {"password": 12345}}}`, `wrong type number`},
+		{"bad base64", `{"auths": {"r.io": {"auth": "` + secret + `!!"}}}`, `auths["r.io"].auth: not valid base64 (value not shown)`},
+		{"no colon", `{"auths": {"r.io": {"auth": "` + b64(secret) + `"}}}`, `auths["r.io"].auth: decoded value is not user:password (value not shown)`},
+		{"syntax", `{"auths": {"r.io": {"password": "` + secret + `"`, "invalid docker config: malformed JSON"},
+		{"syntax at a byte", `{"auths": {"r.io": {"password": "` + secret + `" "` + secret + `"}}}`, "invalid docker config: syntax error at byte 48"},
+		{"wrong type", `{"auths": {"r.io": {"password": 12345}}}`, `invalid docker config: auths[…].password: wrong type number at byte 37`},
+		{"wrong type under a secret key", `{"auths": {"` + secret + `.io": {"password": 12345}}}`, `auths[…].password: wrong type number`},
+		{"entry not an object", `{"auths": {"` + secret + `": "` + secret + `"}}`, `invalid docker config: auths: wrong type string at byte 41`},
 		{"not an object", `["` + secret + `"]`, "invalid docker config"},
-		{"bad url key", `{"auths": {"https://": {"auth": "` + b64("u:"+secret) + `"}}}`, `auths: key "https://" is not a registry host or URL`},
-		{"bad credHelpers key", `{"credHelpers": {"/x": "pass"}}`, `credHelpers: key "/x" has no host`},
-		{"bad credHelpers name", `{"credHelpers": {"r.io": "../x"}}`, `credHelpers["r.io"]: "../x" is not a credential helper name`},
+		{"empty", " \n", "the file is empty"},
+		{"bad url key", `{"auths": {"https://` + "\x7f" + secret + `": {"auth": "` + b64("u:"+secret) + `"}}}`, `auths: a key is not a registry host or URL (key not shown)`},
+		{"bad credHelpers key", `{"credHelpers": {"/` + secret + `": "pass"}}`, `credHelpers: a key has no host (key not shown)`},
+		{"bad credHelpers name", `{"credHelpers": {"r.io": "../` + secret + `"}}`, `credHelpers["r.io"]: not a credential helper name: want NAME of docker-credential-NAME`},
+		{"bad credsStore", `{"credsStore": "/bin/` + secret + `"}`, `credsStore: not a credential helper name`},
+		{"token as a key", `{"auths": {"` + token + `": {"auth": "` + secret + `"}}}`, `auths["<redacted>"].auth: not valid base64`},
 	}
 	for _, tt := range tests {
 		_, err := ParseDockerConfig([]byte(tt.cfg))
@@ -121,7 +129,7 @@ func TestDockerConfigErrorsCarryNoSecret(t *testing.T) {
 			t.Errorf("%s: no error", tt.name)
 			continue
 		}
-		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), b64(secret)) {
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), b64(secret)) || strings.Contains(err.Error(), token) {
 			t.Errorf("%s: error carries the secret: %v", tt.name, err)
 		}
 		if !strings.Contains(err.Error(), tt.want) {
@@ -146,16 +154,29 @@ func TestDockerConfigSourceReadsFile(t *testing.T) {
 	}
 }
 
+// FuzzParseDockerConfig checks that a parse keeps only entries it can
+// serve, and that its errors quote no value of the file: a string value
+// holding the marker SECRET never shows in an error, unless a key (which
+// errors may name) holds it too.
 func FuzzParseDockerConfig(f *testing.F) {
 	f.Add([]byte(`{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}}}`))
 	f.Add([]byte(`{"auths": {"quay.io/team": {"username": "u", "password": "p", "identitytoken": "t"}}, "credsStore": "pass"}`))
 	f.Add([]byte(`{"auths": {"": {}}}`))
 	f.Add([]byte(`not json`))
+	f.Add([]byte(`{"auths": {"r.io": {"auth": "SECRET!!"}}}`))
+	f.Add([]byte(`{"auths": {"r.io": {"auth": "U0VDUkVUMQ=="}}}`))
+	f.Add([]byte(`{"auths": {"r.io": {"password": ["SECRET"]}}}`))
+	f.Add([]byte(`{"credHelpers": {"r.io": "../SECRET"}, "credsStore": "SECRET/x"}`))
+	f.Add([]byte(`{"auths": {"https://SECRET\u007f": {"auth": "dTpw"}}}`))
+	f.Add([]byte(`{"auths": {"r.io": {"identitytoken": "SECRET"}}, "x": "SECRET"`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dc, err := ParseDockerConfig(data)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("multi-line error: %q", err)
+			}
+			if strings.Contains(err.Error(), "SECRET") && !keyHolds(data, "SECRET") {
+				t.Fatalf("error quotes a value: %v", err)
 			}
 			return
 		}
@@ -171,4 +192,32 @@ func FuzzParseDockerConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// keyHolds reports whether an object key anywhere in the JSON document
+// holds s; a document that does not decode has no keys.
+func keyHolds(data []byte, s string) bool {
+	var doc any
+	if json.Unmarshal(data, &doc) != nil {
+		return false
+	}
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if strings.Contains(k, s) || walk(e) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(doc)
 }

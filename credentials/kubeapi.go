@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	kubeletconfig "k8s.io/kubelet/config/v1"
 	providerv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
@@ -68,7 +69,31 @@ func decodeStrict(data []byte, v any) error {
 		return errors.New("malformed JSON")
 	}
 	if len(strict) > 0 {
-		return errors.New(strict[0].Error()) // `unknown field "providers[0].colour"`
+		return &strictFieldError{strict[0].Error()} // `unknown field "providers[0].colour"`
 	}
 	return nil
+}
+
+// strictFieldError is an unknown, duplicate or wrongly-cased field. It
+// names the field's path, which for a provider's response can hold a
+// value (an auth key), so responseDecodeError does not show it.
+type strictFieldError struct{ msg string }
+
+func (e *strictFieldError) Error() string { return e.msg }
+
+// responseDecodeError says what is wrong with a provider's response that
+// decodeStrict refused, quoting nothing from it: a byte offset, or the kind
+// of mistake.
+func responseDecodeError(err error) string {
+	var field *strictFieldError
+	var typ *jsonTypeError
+	switch {
+	case errors.As(err, &field) && strings.HasPrefix(field.msg, "duplicate field"):
+		return "a duplicate field (field not shown)"
+	case errors.As(err, &field):
+		return "an unknown field, or a field in the wrong case (field not shown)"
+	case errors.As(err, &typ):
+		return fmt.Sprintf("a field of the wrong type (%s) at byte %d (field not shown)", typ.value, typ.offset)
+	}
+	return err.Error() // "syntax error at byte N", "malformed JSON"
 }

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // providerConfig renders a CredentialProviderConfig with one provider entry
@@ -102,13 +105,20 @@ func TestParseProviderResponse(t *testing.T) {
 	tests := []struct{ name, resp, wantErr string }{
 		{"registry", ok(`"cacheKeyType":"Registry","cacheDuration":"5m","auth":{"r.io":{"username":"u","password":"p"}}`), ""},
 		{"no auth", ok(`"cacheKeyType":"Global"`), ""},
-		{"bad key type", ok(`"cacheKeyType":"Forever"`), `cacheKeyType "Forever"`},
-		{"missing key type", ok(`"auth":{}`), `cacheKeyType ""`},
-		{"negative duration", ok(`"cacheKeyType":"Image","cacheDuration":"-1m"`), "negative"},
-		{"bad auth key", ok(`"cacheKeyType":"Image","auth":{"a..b":{"username":"u","password":"secret-pw"}}`), "auth key"},
-		{"wrong kind", `{"apiVersion":"` + v1 + `","kind":"Other","cacheKeyType":"Image"}`, `kind "Other"`},
-		{"wrong version", `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","kind":"CredentialProviderResponse","cacheKeyType":"Image"}`, "apiVersion"},
-		{"truncated", `{"apiVersion":"` + v1 + `","auth":{"r.io":{"password":"secret-pw`, "malformed response"},
+		{"bad key type", ok(`"cacheKeyType":"secret-pw"`), `response cacheKeyType: not Image, Registry or Global (value not shown)`},
+		{"missing key type", ok(`"auth":{}`), `response cacheKeyType: required (Image, Registry or Global)`},
+		{"negative duration", ok(`"cacheKeyType":"Image","cacheDuration":"-1m"`), "response cacheDuration: negative"},
+		{"bad auth key", ok(`"cacheKeyType":"Image","auth":{"secret-pw..b":{"username":"u","password":"secret-pw"}}`), "response auth: a key has an empty label (key not shown)"},
+		{"auth key with a bad port", ok(`"cacheKeyType":"Image","auth":{"r.io:secret-pw":{"username":"u","password":"p"}}`), "response auth: a key has a port that is not a number from 1 to 65535 (key not shown)"},
+		{"wrong kind", `{"apiVersion":"` + v1 + `","kind":"secret-pw","cacheKeyType":"Image"}`, `response kind: not CredentialProviderResponse (value not shown)`},
+		{"wrong version", `{"apiVersion":"secret-pw","kind":"CredentialProviderResponse","cacheKeyType":"Image"}`, "response apiVersion: not " + v1 + ", the version the provider was asked in (value not shown)"},
+		{"older version", `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","kind":"CredentialProviderResponse","cacheKeyType":"Image"}`, "response apiVersion: not " + v1},
+		{"truncated", `{"apiVersion":"` + v1 + `","auth":{"r.io":{"password":"secret-pw`, "malformed response: syntax error at byte 90"},
+		{"syntax", `{"apiVersion":"` + v1 + `" "secret-pw"}`, "malformed response: syntax error at byte"},
+		{"unknown field", ok(`"cacheKeyType":"Image","secret-pw":1`), "malformed response: an unknown field, or a field in the wrong case (field not shown)"},
+		{"wrong case", ok(`"CacheKeyType":"Image"`), "malformed response: an unknown field, or a field in the wrong case (field not shown)"},
+		{"duplicate field", ok(`"cacheKeyType":"Image","cacheKeyType":"Image"`), "malformed response: a duplicate field (field not shown)"},
+		{"wrong type", ok(`"cacheKeyType":"Image","auth":{"secret-pw":{"password":5}}`), "malformed response: a field of the wrong type (number) at byte"},
 	}
 	for _, tt := range tests {
 		_, err := parseProviderResponse([]byte(tt.resp), v1)
@@ -123,13 +133,27 @@ func TestParseProviderResponse(t *testing.T) {
 	}
 }
 
+// FuzzParseProviderResponse checks that an accepted response can serve
+// what it holds, and that an error quotes nothing of the response: the
+// marker SECRET, wherever the response holds it (a value, an auth key, an
+// unknown field's name), never shows in an error.
 func FuzzParseProviderResponse(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Registry","cacheDuration":"5m","auth":{"*.r.io":{"username":"u","password":"p"}}}`))
 	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Image"}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"apiVersion":"SECRET","kind":"CredentialProviderResponse","cacheKeyType":"Image"}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"SECRET","cacheKeyType":"Image"}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"SECRET"}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Image","auth":{"SECRET..io":{"password":"p"}}}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Image","SECRET":1}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Image","auth":{"r.io":{"password":["SECRET"]}}}`))
+	f.Add([]byte(`{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderResponse","cacheKeyType":"Image","cacheDuration":"SECRET"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := parseProviderResponse(data, providerAPIVersion)
 		if err != nil {
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Fatalf("error quotes the response: %v", err)
+			}
 			return
 		}
 		if a.duration != nil && *a.duration < 0 {
@@ -273,4 +297,88 @@ func TestKubeletSourceReadsConfigFile(t *testing.T) {
 	if err != nil || c.Username != "u" {
 		t.Fatalf("got %q, %v", c.Username, err)
 	}
+}
+
+// FuzzParseKubeletConfig checks that the errors of a kubelet config never
+// depend on its env values and args, which may hold secrets: the config the
+// fuzzer writes is parsed twice, with every env value and arg replaced by
+// one secret and then by another of the same shape, and the two errors
+// must be the same.
+func FuzzParseKubeletConfig(f *testing.F) {
+	f.Add(providerConfig(`"r.io"`, "1m", map[string]string{"A": "b"}), "s3cret")
+	f.Add(providerConfig(`"r.io:notaport"`, "1m", map[string]string{"A": "b"}), "AKIA0123")
+	f.Add(providerConfig(`"r.io"`, "-1m", map[string]string{"A": "b"})+"  args: [x]\n", "hunter2")
+	f.Add("apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  env:\n  - name: A\n    value: [x]\n", "pw")
+	f.Add("providers:\n- env:\n  - value: x\n    valeu: y\n", "token-1")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		var doc any
+		if yaml.Unmarshal([]byte(text), &doc) != nil {
+			_, _ = ParseKubeletConfig([]byte(text)) // must not panic
+			return
+		}
+		other := shapeAlike(secret)
+		if other == secret {
+			return
+		}
+		errA := parsePlanted(doc, secret)
+		errB := parsePlanted(doc, other)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Fatalf("errors depend on env values or args:\n%v\n%v", errA, errB)
+		}
+	})
+}
+
+// parsePlanted sets every env value and arg of doc to secret, and parses it.
+func parsePlanted(doc any, secret string) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil
+	}
+	var copied any
+	_ = json.Unmarshal(b, &copied)
+	if m, ok := copied.(map[string]any); ok {
+		if providers, ok := m["providers"].([]any); ok {
+			for _, p := range providers {
+				p, ok := p.(map[string]any)
+				if !ok {
+					continue
+				}
+				if env, ok := p["env"].([]any); ok {
+					for _, e := range env {
+						if e, ok := e.(map[string]any); ok {
+							e["value"] = secret
+						}
+					}
+				}
+				if args, ok := p["args"].([]any); ok {
+					for i := range args {
+						args[i] = secret
+					}
+				}
+			}
+		}
+	}
+	planted, err := yaml.Marshal(copied)
+	if err != nil {
+		return nil
+	}
+	_, err = ParseKubeletConfig(planted)
+	return err
+}
+
+// shapeAlike returns s with each letter and digit moved on by one within its
+// class (a→b, z→a, 9→0), everything else kept: another secret of the same
+// length and shape.
+func shapeAlike(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return 'a' + (r-'a'+1)%26
+		case r >= 'A' && r <= 'Z':
+			return 'A' + (r-'A'+1)%26
+		case r >= '0' && r <= '9':
+			return '0' + (r-'0'+1)%10
+		}
+		return r
+	}, s)
 }

@@ -159,8 +159,10 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 // apiVersion exactly the one the provider's config names and the request
 // carried (any of providerAPIVersions; their responses have the same
 // fields), its kind CredentialProviderResponse and its cacheKeyType one of
-// the three. Decode errors are not wrapped: they may quote the response,
-// which holds credentials.
+// the three.
+//
+// Its errors name the field and what is wrong with it, and never quote the
+// response: any of its values, keys included, may be a credential.
 //
 // Stricter than the kubelet: a negative cacheDuration (which the kubelet
 // takes as already expired) and an auth key that is not a host pattern
@@ -168,20 +170,25 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, error) {
 	var resp providerapi.CredentialProviderResponse
 	if err := decodeStrict(data, &resp); err != nil {
-		return nil, errors.New("malformed response")
+		return nil, fmt.Errorf("malformed response: %s", responseDecodeError(err))
 	}
-	if resp.APIVersion != apiVersion || resp.Kind != "CredentialProviderResponse" {
-		return nil, fmt.Errorf("response apiVersion %q, kind %q: want %s CredentialProviderResponse", resp.APIVersion, resp.Kind, apiVersion)
+	if resp.APIVersion != apiVersion {
+		return nil, fmt.Errorf("response apiVersion: not %s, the version the provider was asked in (value not shown)", apiVersion)
+	}
+	if resp.Kind != "CredentialProviderResponse" {
+		return nil, errors.New("response kind: not CredentialProviderResponse (value not shown)")
 	}
 	a := &providerAnswer{keyType: resp.CacheKeyType}
 	switch resp.CacheKeyType {
 	case providerapi.ImagePluginCacheKeyType, providerapi.RegistryPluginCacheKeyType, providerapi.GlobalPluginCacheKeyType:
+	case "":
+		return nil, errors.New("response cacheKeyType: required (Image, Registry or Global)")
 	default:
-		return nil, fmt.Errorf("response cacheKeyType %q: want Image, Registry or Global", resp.CacheKeyType)
+		return nil, errors.New("response cacheKeyType: not Image, Registry or Global (value not shown)")
 	}
 	if resp.CacheDuration != nil {
 		if resp.CacheDuration.Duration < 0 {
-			return nil, fmt.Errorf("response cacheDuration %s is negative", resp.CacheDuration.Duration)
+			return nil, errors.New("response cacheDuration: negative")
 		}
 		d := resp.CacheDuration.Duration
 		a.duration = &d
@@ -189,7 +196,12 @@ func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, err
 	for key, auth := range resp.Auth {
 		pattern, err := ParsePattern(key)
 		if err != nil {
-			return nil, fmt.Errorf("response auth key: %w", err)
+			reason := "is not a host pattern"
+			var pe *PatternError
+			if errors.As(err, &pe) {
+				reason = pe.Reason
+			}
+			return nil, fmt.Errorf("response auth: a key %s (key not shown)", reason)
 		}
 		a.auth = append(a.auth, providerAuth{key: pattern, cred: Credential{Username: auth.Username, Password: Secret(auth.Password)}})
 	}
