@@ -75,12 +75,37 @@ func (c *answers[V]) lookup(key string) (V, bool) {
 	return zero, false
 }
 
-// flight runs fn once for all concurrent callers for key (see shared) and
-// counts each caller that had to wait for a run.
+// flight runs fn once for all concurrent callers for key and counts each
+// caller that had to wait for a run. fn runs detached from every caller,
+// bounded by its program's own timeout, so that the callers who still want
+// the answer get it; each caller stops waiting when its own ctx is done, as
+// a cancelled pull should.
+//
+// Renewals of key run in the same singleflight group, so that a key has one
+// run at a time; a caller that joined a renewal reads the cache after it,
+// and runs fn itself if the renewal failed.
 func (c *answers[V]) flight(ctx context.Context, key string, fn func() V) (V, error) {
 	metrics.Waited(c.kind, c.program)
-	return shared(ctx, &c.group, key, fn)
+	for {
+		ch := c.group.DoChan(key, func() (any, error) { return fn(), nil })
+		select {
+		case r := <-ch:
+			if v, ok := r.Val.(V); ok {
+				return v, nil
+			}
+			if v, ok := c.lookup(key); ok { // a renewal ran and stored its answer
+				return v, nil
+			}
+		case <-ctx.Done():
+			var zero V
+			return zero, ctx.Err()
+		}
+	}
 }
+
+// renewed is the outcome of a renewal run in the singleflight group, told
+// apart from a lookup's answer by its type.
+type renewed bool
 
 // store keeps value for ttl under key, replacing what was there; a ttl of
 // zero or less stores nothing (the kubelet's "do not cache"). renew, when
@@ -127,8 +152,12 @@ func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
 	if !current || !used {
 		return // replaced, dropped, or nobody used it: let it expire
 	}
-	v, _, _ := c.group.Do(key, func() (any, error) { return a.renew(), nil })
-	ok := v.(bool)
+	v, _, _ := c.group.Do(key, func() (any, error) { return renewed(a.renew()), nil })
+	result, isRenewal := v.(renewed)
+	if !isRenewal {
+		return // a lookup's run for key got there first and stored its answer
+	}
+	ok := bool(result)
 	metrics.Renewal(c.kind, c.program, ok)
 	if ok {
 		if failed > 0 {

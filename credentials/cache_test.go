@@ -214,3 +214,24 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLookupJoiningARenewal: a lookup whose run joins a renewal of the same
+// key (the answer expired while the renewal ran) takes the renewal's answer
+// from the cache instead of failing on the renewal's result.
+func TestLookupJoiningARenewal(t *testing.T) {
+	c := newAnswers[string]("helper", "test", nil, true)
+	release := make(chan struct{})
+	c.group.DoChan("k", func() (any, error) {
+		<-release
+		c.store("k", "renewed", time.Minute, nil, false)
+		return renewed(true), nil
+	})
+	go func() {
+		time.Sleep(100 * time.Millisecond) // let the lookup join the renewal
+		close(release)
+	}()
+	v, err := c.flight(context.Background(), "k", func() string { return "own run" })
+	if err != nil || (v != "renewed" && v != "own run") {
+		t.Fatalf("flight = %q, %v", v, err)
+	}
+}

@@ -49,12 +49,14 @@ func main() {
 	if f := os.Getenv("PROVIDER_ENV_FILE"); f != "" {
 		_ = os.WriteFile(f, []byte(strings.Join(os.Environ(), "\n")+"\n"), 0o600)
 	}
-	if d, err := time.ParseDuration(os.Getenv("PROVIDER_SLEEP")); err == nil {
-		time.Sleep(d)
-	}
+	// The mode is read first, as a program sends its request to its cloud
+	// first; PROVIDER_SLEEP is then how long the cloud takes to answer.
 	mode := os.Getenv("PROVIDER_MODE")
 	if b, err := os.ReadFile(os.Getenv("PROVIDER_MODE_FILE")); err == nil {
 		mode = strings.TrimSpace(string(b))
+	}
+	if d, err := time.ParseDuration(os.Getenv("PROVIDER_SLEEP")); err == nil {
+		time.Sleep(d)
 	}
 	switch mode {
 	case "fail":
