@@ -473,3 +473,27 @@ func TestDockerConfigMissingHelperIsAnError(t *testing.T) {
 		t.Fatalf("logged %d times, want once:\n%s", n, logs)
 	}
 }
+
+// TestRejectDropsTheHelpersAnswer: a credential that the registry refused
+// drops the helper's cached answer once, so the next lookup runs it again.
+func TestRejectDropsTheHelpersAnswer(t *testing.T) {
+	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
+	src := h.source(10 * time.Second)
+	c, err := src.Get(context.Background(), Request{Host: "r.io"})
+	if err != nil || c.Username != "u" {
+		t.Fatalf("got %q, %v", c.Username, err)
+	}
+	if !c.Reject() {
+		t.Fatal("Reject dropped nothing")
+	}
+	c, _ = src.Get(context.Background(), Request{Host: "r.io"})
+	if n := countLines(t, h.count); n != 2 {
+		t.Fatalf("helper ran %d times, want 2: the rejected answer was not dropped", n)
+	}
+	if c.Reject() {
+		t.Fatal("a second Reject within the failure lifetime dropped the answer again")
+	}
+	if (Credential{Username: "u", Password: "p"}).Reject() {
+		t.Fatal("a credential from no cache reported a drop")
+	}
+}

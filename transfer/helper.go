@@ -19,6 +19,8 @@ type credentialHelper struct {
 	caller    registry.CredentialHelper // nil when the caller sent none
 	node      credentials.Source
 	namespace string
+	// lent records the node credentials handed out; nil records nothing.
+	lent *lent
 }
 
 var _ registry.CredentialHelper = (*credentialHelper)(nil)
@@ -44,6 +46,7 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 		return registry.Credentials{Host: host}, nil
 	}
 	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("nodecred: credential decision")
+	h.lent.add(host, cred)
 	if cred.IdentityToken != "" {
 		// An empty username tells containerd's authorizer the secret is an
 		// OAuth2 refresh token.

@@ -61,6 +61,7 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	lent := &lent{}
 	var cleanup []func()
 	defer func() {
 		for _, f := range cleanup {
@@ -69,18 +70,20 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 	}()
 	var err error
 	if nr, ok := src.(*NodeRegistry); ok {
-		src, err = nr.registry(ctx, t.helper(ctx, ns))
+		src, err = nr.registry(ctx, t.helper(ctx, ns, lent))
 	} else {
-		src, err = t.prepare(ctx, src, ns, allowed, &cleanup)
+		src, err = t.prepare(ctx, src, ns, allowed, lent, &cleanup)
 	}
 	if err != nil {
 		return err
 	}
-	dst, err = t.prepare(ctx, dst, ns, allowed && t.opts.Push, &cleanup)
+	dst, err = t.prepare(ctx, dst, ns, allowed && t.opts.Push, lent, &cleanup)
 	if err != nil {
 		return err
 	}
-	return t.inner.Transfer(ctx, src, dst, opts...)
+	err = t.inner.Transfer(ctx, src, dst, opts...)
+	lent.rejectIfRefused(ctx, err)
+	return err
 }
 
 // prepare returns what the wrapped transferrer gets in place of v: with
@@ -88,13 +91,13 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 // source second; without, the registry stock containerd would use. Anything
 // that is not a registry is returned as it is. Functions to run once the
 // transfer is done are added to cleanup.
-func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, cleanup *[]func()) (any, error) {
+func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, lent *lent, cleanup *[]func()) (any, error) {
 	switch r := v.(type) {
 	case *receivedRegistry:
 		if !lend {
 			return r.stock(ctx)
 		}
-		nr, done, err := r.withCredentials(ctx, t.helper(ctx, ns))
+		nr, done, err := r.withCredentials(ctx, t.helper(ctx, ns, lent))
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +107,7 @@ func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, 
 		if !lend {
 			return r, nil
 		}
-		nr, done, err := rehome(ctx, r, t.helper(ctx, ns))
+		nr, done, err := rehome(ctx, r, t.helper(ctx, ns, lent))
 		if err != nil {
 			return nil, err
 		}
@@ -114,6 +117,6 @@ func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, 
 	return v, nil
 }
 
-func (t *Transferrer) helper(ctx context.Context, ns string) *credentialHelper {
-	return &credentialHelper{ctx: ctx, node: t.source, namespace: ns}
+func (t *Transferrer) helper(ctx context.Context, ns string, lent *lent) *credentialHelper {
+	return &credentialHelper{ctx: ctx, node: t.source, namespace: ns, lent: lent}
 }

@@ -4,6 +4,8 @@
 // which a CredentialProviderConfig sets per provider:
 //
 //	PROVIDER_USER, PROVIDER_PASSWORD  the credential it returns
+//	PROVIDER_PASSWORD_FILE            when set, the password is read from this file instead,
+//	                                  as a cloud's answer changes from one run to the next
 //	PROVIDER_AUTH_KEY                 the auth key; default: the image's registry host
 //	PROVIDER_CACHE_KEY_TYPE           Image, Registry (default) or Global
 //	PROVIDER_CACHE_DURATION           e.g. "10m"; unset: no cacheDuration
@@ -71,7 +73,20 @@ func main() {
 		fmt.Print(`{"apiVersion": "credentialprovider.kubelet.k8s.io/v1", "auth": {"x": {"password": ` + os.Getenv("PROVIDER_PASSWORD"))
 		return
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(respond(req, os.Getenv)); err != nil {
+	getenv := os.Getenv
+	if f := os.Getenv("PROVIDER_PASSWORD_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			fail(err)
+		}
+		getenv = func(name string) string {
+			if name == "PROVIDER_PASSWORD" {
+				return strings.TrimSpace(string(b))
+			}
+			return os.Getenv(name)
+		}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(respond(req, getenv)); err != nil {
 		fail(err)
 	}
 }
