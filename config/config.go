@@ -38,9 +38,11 @@ func Default() map[string]any {
 // Parse decodes the section, given with every key as decoded from TOML,
 // strictly: containerd only warns about unknown keys and drops them, and a
 // mistyped key in a credentials config (`pasword_file`) must stop the node
-// instead. Errors name the key and, where it is safe, the value; an unknown
-// key's value is not shown, since a misspelled password key would carry a
-// password.
+// instead, and so must a key the source's type does not take (`hosts` on a
+// dockerconfig source). Errors name the key and, where it is safe, the
+// value; an unknown key's value is not shown, since a misspelled password
+// key would carry a password, and neither is a password's or an env
+// value's. FuzzParse holds this.
 func Parse(raw map[string]any) (Config, error) {
 	var cfg Config
 	for _, k := range sortedKeys(raw) {
@@ -77,6 +79,11 @@ func Parse(raw map[string]any) (Config, error) {
 			var sc credentials.SourceConfig
 			if err := strictDecode(m, &sc); err != nil {
 				return Config{}, fmt.Errorf("sources[%d]: %w", i, err)
+			}
+			// By the keys written, so that an empty value (hosts = [])
+			// on a type that does not take the key is refused too.
+			if err := credentials.CheckSourceKeys(sc.Type, sortedKeys(m)); err != nil {
+				return Config{}, fmt.Errorf("sources[%d].%w", i, err)
 			}
 			cfg.Sources = append(cfg.Sources, sc)
 		}

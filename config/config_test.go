@@ -50,6 +50,10 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts`},
 		{"sources not tables", `sources = ["dockerconfig"]`, `sources[0]: want a table`},
 		{"bad namespace", `namespaces = ["k8s.io", "Not Valid!"]`, `namespaces: "Not Valid!" is not a valid containerd namespace`},
+		{"hosts on dockerconfig", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\nhosts = []", `sources[0].hosts: type "dockerconfig" does not take hosts (it takes path, renew, timeout)`},
+		{"password on kubelet", "[[sources]]\ntype = \"kubelet\"\nconfig = \"/c\"\nbin_dir = \"/b\"\npassword = \"hunter2-typo\"", `sources[0].password: type "kubelet" does not take password`},
+		{"timeout on static", "[[sources]]\ntype = \"static\"\nhosts = [\"r.io\"]\nusername = \"u\"\npassword = \"hunter2-typo\"\ntimeout = \"1s\"", `sources[0].timeout: type "static" does not take timeout`},
+		{"empty env on static", "[[sources]]\ntype = \"static\"\nhosts = [\"r.io\"]\nenv = {}", `sources[0].env: only type "helper" takes env`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package credentials
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,7 +18,8 @@ const (
 )
 
 // SourceConfig is one entry of the plugin's `sources` list. Which fields
-// apply depends on Type.
+// apply depends on Type; Build refuses a field set for a type that does not
+// take it.
 type SourceConfig struct {
 	// Type is dockerconfig, helper, kubelet or static.
 	Type string `toml:"type"`
@@ -36,7 +38,8 @@ type SourceConfig struct {
 	// kubelet does (helper, kubelet, dockerconfig).
 	Renew *bool `toml:"renew"`
 	// Timeout bounds one helper or provider run, as a Go duration; default
-	// 1m, the kubelet's bound (helper, kubelet, and the helpers a dockerconfig names).
+	// 1m, the kubelet's bound, at most 5m (helper, kubelet, and the helpers
+	// a dockerconfig names).
 	Timeout string `toml:"timeout"`
 	// Config is a kubelet CredentialProviderConfig file (kubelet).
 	Config string `toml:"config"`
@@ -67,24 +70,27 @@ func Build(cfgs []SourceConfig) (Chain, error) {
 }
 
 func build(c SourceConfig) (Source, string, error) {
+	if err := checkType(c.Type); err != nil {
+		return nil, "", err
+	}
 	if err := refuseExec(c.Type, canKillTree); err != nil {
+		return nil, "", err
+	}
+	if err := CheckSourceKeys(c.Type, c.setKeys()); err != nil {
 		return nil, "", err
 	}
 	timeout, err := parseTimeout(c.Timeout)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(c.Env) > 0 && c.Type != TypeHelper {
-		return nil, "", fmt.Errorf("env: only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
-	}
-	if c.Renew != nil && c.Type == TypeStatic {
-		return nil, "", fmt.Errorf("renew: type %q runs no program to renew", c.Type)
-	}
 	renewal := WithRenewal(c.Renew == nil || *c.Renew)
 	switch c.Type {
 	case TypeDockerConfig:
 		if err := absPath("path", c.Path); err != nil {
 			return nil, "", err
+		}
+		if err := checkFileAtStart(c.Path, maxDockerConfigSize); err != nil {
+			return nil, "", fmt.Errorf("path: %w", err)
 		}
 		return NewDockerConfigSource(c.Path, timeout, renewal), "dockerconfig:" + c.Path, nil
 	case TypeHelper:
@@ -136,17 +142,87 @@ func build(c SourceConfig) (Source, string, error) {
 			if err := absPath("password_file", c.PasswordFile); err != nil {
 				return nil, "", err
 			}
+			if err := checkFileAtStart(c.PasswordFile, maxPasswordFileSize); err != nil {
+				return nil, "", fmt.Errorf("password_file: %w", err)
+			}
 			return NewStaticFileSource(hosts, c.Username, c.PasswordFile), name, nil
 		case c.Password != "":
 			return NewStaticSource(hosts, c.Username, c.Password), name, nil
 		default:
 			return nil, "", fmt.Errorf("password_file: required for type %q (or password)", c.Type)
 		}
-	case "":
-		return nil, "", fmt.Errorf("type: required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
-	default:
-		return nil, "", fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", c.Type, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	}
+	return nil, "", checkType(c.Type) // not reached: checked first
+}
+
+// checkType checks a source's type.
+func checkType(typ string) error {
+	switch {
+	case typ == "":
+		return fmt.Errorf("type: required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+	case sourceKeys[typ] == nil:
+		return fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", typ, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+	}
+	return nil
+}
+
+// sourceKeys lists the keys each source type takes besides type, as
+// docs/config.md lists them.
+var sourceKeys = map[string][]string{
+	TypeDockerConfig: {"path", "renew", "timeout"},
+	TypeHelper:       {"helper", "hosts", "env", "renew", "timeout"},
+	TypeKubelet:      {"config", "bin_dir", "renew", "timeout"},
+	TypeStatic:       {"hosts", "username", "password_file", "password"},
+}
+
+// CheckSourceKeys reports the first of keys that a source of type typ does
+// not take, naming the key and the type: an operator who sets hosts on a
+// dockerconfig source believes it limited to those hosts, and must be told
+// it is not. Values are never shown. An unknown type is left to Build.
+func CheckSourceKeys(typ string, keys []string) error {
+	takes, known := sourceKeys[typ]
+	if !known {
+		return nil
+	}
+	for _, key := range keys {
+		switch {
+		case key == "type" || slices.Contains(takes, key):
+		case key == "env":
+			return fmt.Errorf("env: only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
+		case key == "renew":
+			return fmt.Errorf("renew: type %q runs no program to renew", typ)
+		default:
+			return fmt.Errorf("%s: type %q does not take %s (it takes %s)", key, typ, key, strings.Join(takes, ", "))
+		}
+	}
+	return nil
+}
+
+// setKeys returns the keys of c that are set, by their TOML names, in the
+// order of the struct.
+func (c SourceConfig) setKeys() []string {
+	var keys []string
+	for _, k := range []struct {
+		key string
+		set bool
+	}{
+		{"path", c.Path != ""},
+		{"helper", c.Helper != ""},
+		{"hosts", c.Hosts != nil},
+		{"env", c.Env != nil},
+		{"renew", c.Renew != nil},
+		{"timeout", c.Timeout != ""},
+		{"config", c.Config != ""},
+		{"bin_dir", c.BinDir != ""},
+		{"username", c.Username != ""},
+		{"password_file", c.PasswordFile != ""},
+		{"password", c.Password != ""},
+	} {
+		if k.set {
+			keys = append(keys, k.key)
+		}
+	}
+	return keys
 }
 
 // envList turns an env table into NAME=value entries, sorted by name so
@@ -179,8 +255,18 @@ func parseTimeout(s string) (time.Duration, error) {
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("timeout: %q is not a positive duration such as \"10s\"", s)
 	}
+	if d > maxExecTimeout {
+		return 0, fmt.Errorf("timeout: %q is more than %s, the longest a helper or provider run may take", s, maxExecTimeout)
+	}
 	return d, nil
 }
+
+// maxExecTimeout bounds timeout: five times the kubelet's own bound on a
+// provider run (one minute, not configurable). A lookup waits on a run for
+// up to its timeout and a failed run is remembered as long, so a longer
+// bound would let one stuck program hold the pulls of its hosts for longer
+// than a registry client waits for anything.
+const maxExecTimeout = 5 * time.Minute
 
 func absPath(field, p string) error {
 	if p == "" {

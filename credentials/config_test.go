@@ -1,8 +1,12 @@
 package credentials
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -27,6 +31,18 @@ func TestBuildErrorsNameFieldAndValue(t *testing.T) {
 		{"env name with =", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Env: map[string]string{"A=B": "inline-secret"}}}, `sources[0].env: "A=B" is not an environment variable name`},
 		{"env value with NUL", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Env: map[string]string{"AWS_SECRET_ACCESS_KEY": "inline-secret\x00"}}}, `sources[0].env["AWS_SECRET_ACCESS_KEY"]: value holds a NUL byte (value not shown)`},
 		{"static relative password file", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: "pw"}}, `sources[0].password_file: "pw" is not an absolute path`},
+		{"hosts on a dockerconfig source", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", Hosts: []string{"r.io"}}}, `sources[0].hosts: type "dockerconfig" does not take hosts (it takes path, renew, timeout)`},
+		{"empty hosts on a dockerconfig source", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", Hosts: []string{}}}, `sources[0].hosts: type "dockerconfig" does not take hosts`},
+		{"hosts on a kubelet source", []SourceConfig{{Type: "kubelet", Config: "/c.yaml", BinDir: "/bin", Hosts: []string{"r.io"}}}, `sources[0].hosts: type "kubelet" does not take hosts (it takes config, bin_dir, renew, timeout)`},
+		{"path on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "inline-secret", Path: "/a.json"}}, `sources[0].path: type "static" does not take path (it takes hosts, username, password_file, password)`},
+		{"timeout on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "inline-secret", Timeout: "10s"}}, `sources[0].timeout: type "static" does not take timeout`},
+		{"password on a dockerconfig source", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", Password: "inline-secret"}}, `sources[0].password: type "dockerconfig" does not take password`},
+		{"username on a helper source", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Username: "u"}}, `sources[0].username: type "helper" does not take username`},
+		{"config on a helper source", []SourceConfig{{Type: "helper", Helper: "/bin/sh", Config: "/c.yaml"}}, `sources[0].config: type "helper" does not take config`},
+		{"bin_dir on a dockerconfig source", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", BinDir: "/bin"}}, `sources[0].bin_dir: type "dockerconfig" does not take bin_dir`},
+		{"empty env on a static source", []SourceConfig{{Type: "static", Hosts: []string{"r.io"}, Username: "u", Password: "p", Env: map[string]string{}}}, `sources[0].env: only type "helper" takes env`},
+		{"timeout over the bound", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", Timeout: "876000h"}}, `sources[0].timeout: "876000h" is more than 5m0s, the longest a helper or provider run may take`},
+		{"timeout just over the bound", []SourceConfig{{Type: "dockerconfig", Path: "/a.json", Timeout: "5m1s"}}, `sources[0].timeout: "5m1s" is more than 5m0s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,5 +123,91 @@ func TestBuildRenewal(t *testing.T) {
 	}
 	if chain[2].Source.(*DockerConfigSource).helpers.renew {
 		t.Fatal("renew = false did not reach the helpers a docker config names")
+	}
+}
+
+// TestBuildChecksFilesAtStart: a path that must be a file is one, or is
+// missing (it may appear later); anything else stops containerd.
+func TestBuildChecksFilesAtStart(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(big, make([]byte, maxDockerConfigSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bigPassword := filepath.Join(dir, "big-password")
+	if err := os.WriteFile(bigPassword, make([]byte, maxPasswordFileSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	docker := func(path string) SourceConfig { return SourceConfig{Type: "dockerconfig", Path: path} }
+	static := func(path string) SourceConfig {
+		return SourceConfig{Type: "static", Hosts: []string{"r.io"}, Username: "u", PasswordFile: path}
+	}
+	tests := []struct {
+		cfg  SourceConfig
+		want string
+	}{
+		{docker(filepath.Join(dir, "missing.json")), ""},
+		{static(filepath.Join(dir, "missing")), ""},
+		{docker(dir), fmt.Sprintf(`sources[0].path: %q is a directory, not a regular file`, dir)},
+		{docker(fifo), fmt.Sprintf(`sources[0].path: %q is a FIFO, not a regular file`, fifo)},
+		{docker("/dev/zero"), `sources[0].path: "/dev/zero" is a character device, not a regular file`},
+		{docker(big), fmt.Sprintf(`sources[0].path: %q is %d bytes, more than the limit of %d`, big, maxDockerConfigSize+1, maxDockerConfigSize)},
+		{static(dir), fmt.Sprintf(`sources[0].password_file: %q is a directory, not a regular file`, dir)},
+		{static(fifo), fmt.Sprintf(`sources[0].password_file: %q is a FIFO, not a regular file`, fifo)},
+		{static("/dev/zero"), `sources[0].password_file: "/dev/zero" is a character device, not a regular file`},
+		{static(bigPassword), fmt.Sprintf(`sources[0].password_file: %q is %d bytes, more than the limit of %d`, bigPassword, maxPasswordFileSize+1, maxPasswordFileSize)},
+	}
+	for _, tt := range tests {
+		_, err := Build([]SourceConfig{tt.cfg})
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%+v: %v", tt.cfg, err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("%+v: err = %v\nwant %s", tt.cfg, err, tt.want)
+		}
+	}
+}
+
+// TestSetKeysCoversEveryField: every field of SourceConfig is a key that
+// setKeys reports when set, by its TOML name, so no key can escape the
+// check of which keys a type takes; and every key a type takes is one.
+func TestSetKeysCoversEveryField(t *testing.T) {
+	typ := reflect.TypeOf(SourceConfig{})
+	all := map[string]bool{}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		key := f.Tag.Get("toml")
+		all[key] = true
+		if key == "type" {
+			continue
+		}
+		var c SourceConfig
+		v := reflect.ValueOf(&c).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case reflect.Map:
+			v.Set(reflect.MakeMap(v.Type()))
+		case reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+		default:
+			t.Fatalf("field %s: kind %s not handled", f.Name, v.Kind())
+		}
+		if got := c.setKeys(); len(got) != 1 || got[0] != key {
+			t.Errorf("field %s set: setKeys() = %v, want [%s]", f.Name, got, key)
+		}
+	}
+	for typ, keys := range sourceKeys {
+		for _, key := range keys {
+			if !all[key] {
+				t.Errorf("type %q takes %q, which is no field", typ, key)
+			}
+		}
 	}
 }
