@@ -1,0 +1,303 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/nodecred/nodecred/test/e2e/harness"
+)
+
+// hostileRSSBound is the most containerd with nodecred may reach (VmHWM, its
+// peak resident set) while fed a FIFO, /dev/zero and a 100 MB file as
+// credential files. containerd itself takes about 40 MiB here; before
+// nodecred bounded its reads, /dev/zero took it to 2.8 GiB and a 100 MB
+// auth.json to 918 MiB. BENCHMARKS.md has the measured figures.
+const hostileRSSBound = 160 << 20
+
+// hostileSetup is three registries, each holding app:1 to app:4, and the
+// files of the three sources that serve them: a docker config for a, a
+// password file for b, a password file for c.
+type hostileSetup struct {
+	a, b, c              testRegistry
+	hostsDir             string
+	authA, pwB, pwC, dir string
+}
+
+func newHostileSetup(t testing.TB) hostileSetup {
+	tags := []string{"app:1", "app:2", "app:3", "app:4"}
+	s := hostileSetup{a: startRegistryTB(t, "a", tags), b: startRegistryTB(t, "b", tags), c: startRegistryTB(t, "c", tags)}
+	s.hostsDir = t.TempDir()
+	for _, r := range []testRegistry{s.a, s.b, s.c} {
+		if err := harness.WriteHostsToml(s.hostsDir, r.Host, r.Host); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.dir = t.TempDir()
+	s.authA = s.write(t, "auth.json", dockerConfig(map[string][2]string{s.a.Host: {s.a.user, s.a.password}}))
+	s.pwB = s.write(t, "password-b", s.b.password+"\n")
+	s.pwC = s.write(t, "password-c", s.c.password+"\n")
+	return s
+}
+
+// write writes a 0600 file in s.dir and returns its path.
+func (s hostileSetup) write(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(s.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startRegistryTB is startRegistry for a test or a benchmark: a registry
+// with one user, holding a small image at each repo:tag.
+func startRegistryTB(t testing.TB, user string, refs []string) testRegistry {
+	t.Helper()
+	password := newPassword(user)
+	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	img, err := harness.NewImage(1, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range refs {
+		repo, tag, _ := strings.Cut(ref, ":")
+		if err := img.PushTags(r.Host, repo, []string{tag}, user, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return testRegistry{Registry: r, user: user, password: password}
+}
+
+// config has the FIFO-to-be and the /dev/zero-to-be ahead of the source
+// that serves c, so that a lookup for c passes both.
+func (s hostileSetup) config() harness.ContainerdConfig {
+	return harness.ContainerdConfig{
+		HostsDir: s.hostsDir,
+		Nodecred: nodecredSection("",
+			dockerconfigSource(s.authA),
+			staticSource(s.b.Host, s.b.user, s.pwB),
+			staticSource(s.c.Host, s.c.user, s.pwC)),
+	}
+}
+
+// replace puts what make creates at path in place of the file there, by
+// a rename, as an attacker with write access to the directory would.
+func replace(t testing.TB, path string, make func(tmp string) error) {
+	t.Helper()
+	tmp := path + ".new"
+	if err := make(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fifo(tmp string) error    { return syscall.Mkfifo(tmp, 0o600) }
+func devZero(tmp string) error { return os.Symlink("/dev/zero", tmp) }
+
+// sparse100MB makes a file of 100 MB that takes no disk: nodecred must
+// refuse it by its size, without reading it.
+func sparse100MB(tmp string) error {
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Truncate(100_000_000)
+}
+
+// pullWithin pulls ref by CRI and fails the test instead of hanging when
+// the pull does not return: the deadline is generous and times nothing.
+func pullWithin(t testing.TB, c *harness.Containerd, ref string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_, err := c.Images().PullImage(ctx, &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: ref}})
+	if ctx.Err() != nil {
+		t.Fatalf("pull of %s did not return: %v", ref, err)
+	}
+	return err
+}
+
+// TestHostileFilesNeverWedgePulls replaces the docker config with a FIFO no
+// one writes to and the password file with a symlink to /dev/zero, then a
+// 100 MB file, while containerd runs. A pull of another host, whose source
+// comes after both, completes; the hosts of the hostile files keep their
+// last good credentials; each change is logged once with its path and
+// reason; containerd's peak RSS stays under hostileRSSBound. Then deleting
+// a password file revokes its credentials, and recreating it restores
+// them.
+func TestHostileFilesNeverWedgePulls(t *testing.T) {
+	s := newHostileSetup(t)
+	c := startContainerd(t, bins.Containerd, s.config())
+	for _, r := range []testRegistry{s.a, s.b, s.c} {
+		if err := pullWithin(t, c, r.Host+"/app:1"); err != nil {
+			t.Fatalf("pull from %s before the files turn hostile: %v", r.user, err)
+		}
+	}
+
+	replace(t, s.authA, fifo)
+	replace(t, s.pwB, devZero)
+	if err := pullWithin(t, c, s.c.Host+"/app:2"); err != nil {
+		t.Fatalf("pull of another host while a FIFO and /dev/zero are configured: %v", err)
+	}
+	if err := pullWithin(t, c, s.a.Host+"/app:2"); err != nil {
+		t.Fatalf("pull of the FIFO's host (want the last good credential): %v", err)
+	}
+	if err := pullWithin(t, c, s.b.Host+"/app:2"); err != nil {
+		t.Fatalf("pull of /dev/zero's host (want the last good credential): %v", err)
+	}
+
+	replace(t, s.authA, sparse100MB)
+	replace(t, s.pwB, sparse100MB)
+	if err := pullWithin(t, c, s.c.Host+"/app:3"); err != nil {
+		t.Fatalf("pull of another host while 100 MB files are configured: %v", err)
+	}
+	if err := pullWithin(t, c, s.a.Host+"/app:3"); err != nil {
+		t.Fatalf("pull of the 100 MB docker config's host (want the last good credential): %v", err)
+	}
+	if err := pullWithin(t, c, s.b.Host+"/app:3"); err != nil {
+		t.Fatalf("pull of the 100 MB password file's host (want the last good credential): %v", err)
+	}
+
+	logs := c.Log()
+	for _, want := range []struct{ path, reason string }{
+		{s.authA, "is a FIFO, not a regular file"},
+		{s.pwB, "is a character device, not a regular file"},
+		{s.authA, "is 100000000 bytes, more than the limit of 1048576"},
+		{s.pwB, "is 100000000 bytes, more than the limit of 65536"},
+	} {
+		if n := countLines(logs, "path="+want.path, want.reason); n != 1 {
+			t.Errorf("%d log lines name %s and %q, want 1", n, want.path, want.reason)
+		}
+	}
+	if hwm := peakRSS(t, c); hwm > hostileRSSBound {
+		t.Errorf("containerd's peak RSS is %d MiB, more than the bound of %d MiB", hwm>>20, hostileRSSBound>>20)
+	} else {
+		t.Logf("containerd's peak RSS: %.1f MiB", float64(hwm)/(1<<20))
+	}
+
+	// Deleting a file revokes what it held; recreating it restores it.
+	if err := os.Remove(s.pwC); err != nil {
+		t.Fatal(err)
+	}
+	if err := pullWithin(t, c, s.c.Host+"/app:4"); err == nil || !isAuthError(err) {
+		t.Fatalf("pull after the password file was deleted: err = %v, want an authorization failure", err)
+	}
+	s.write(t, "password-c", s.c.password+"\n")
+	if err := pullWithin(t, c, s.c.Host+"/app:4"); err != nil {
+		t.Fatalf("pull after the password file was recreated: %v", err)
+	}
+}
+
+// countLines counts the lines of text that hold every one of parts.
+func countLines(text string, parts ...string) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(sc.Text(), p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// peakRSS returns containerd's peak resident set size so far (VmHWM).
+func peakRSS(t testing.TB, c *harness.Containerd) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", containerdPID(t, c)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/PID/status")
+	return 0
+}
+
+// containerdPID finds the process running c: the one whose command line
+// names c's config file.
+func containerdPID(t testing.TB, c *harness.Containerd) int {
+	t.Helper()
+	config := filepath.Join(c.Dir, "config.toml")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		for i, a := range args {
+			if a == "--config" && i+1 < len(args) && args[i+1] == config {
+				return pid
+			}
+		}
+	}
+	t.Fatalf("no process runs containerd with %s", config)
+	return 0
+}
+
+// TestHostileConfigStopsContainerd: what the config names must be what it
+// says at startup, and keys must belong to their source's type.
+func TestHostileConfigStopsContainerd(t *testing.T) {
+	dir := t.TempDir()
+	fifoPath := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifoPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, source, want string }{
+		{"FIFO as a docker config", dockerconfigSource(fifoPath), fmt.Sprintf(`sources[0].path: \"%s\" is a FIFO, not a regular file`, fifoPath)},
+		{"/dev/zero as a password file", staticSource("r.io", "u", "/dev/zero"), `sources[0].password_file: \"/dev/zero\" is a character device, not a regular file`},
+		{"directory as a kubelet config", fmt.Sprintf("type = \"kubelet\"\nconfig = %q\nbin_dir = %q", dir, dir), fmt.Sprintf(`sources[0].config: \"%s\": is a directory, not a regular file`, dir)},
+		{"hosts on a dockerconfig source", dockerconfigSource("/etc/containerd/auth.json") + "\nhosts = [\"r.io\"]", `sources[0].hosts: type \"dockerconfig\" does not take hosts`},
+		{"a port that is not one", staticSource("r.io:notaport", "u", "/pw"), `sources[0].hosts[0]: host pattern \"r.io:notaport\" has a port that is not a number from 1 to 65535`},
+		{"timeout over the bound", dockerconfigSource("/etc/containerd/auth.json") + "\ntimeout = \"876000h\"", `sources[0].timeout: \"876000h\" is more than 5m0s`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cdir, err := os.MkdirTemp("", "nc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(cdir)
+			out, err := harness.RunContainerd(context.Background(), bins.Containerd, cdir, harness.ContainerdConfig{Nodecred: nodecredSection("", tt.source)}, 2*time.Minute)
+			if err == nil || strings.Contains(out, "containerd successfully booted") {
+				t.Fatalf("containerd started with a bad config:\n%s", out)
+			}
+			if !strings.Contains(out, tt.want) {
+				t.Fatalf("containerd output does not name the mistake %s:\n%s", tt.want, out)
+			}
+		})
+	}
+}
