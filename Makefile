@@ -56,13 +56,17 @@ conformance: build tools
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 
-## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m)
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m); TestMakefileFuzzesEveryTarget
+## fails when a fuzz target is missing here
 fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseKubeletConfig$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./config/ -run '^$$' -fuzz '^FuzzConfigSection$$' -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks (lookups, caches, exec deduplication, heap, per-pull work) and the
 ## side-by-side driver against stock containerd (see BENCHMARKS.md)
