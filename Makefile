@@ -6,7 +6,7 @@ CGO_ENABLED ?= 0
 export CGO_ENABLED
 
 REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
-UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$)
+UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$ -e /test/repro$$)
 FUZZTIME        ?= 3s
 
 # VERSION: git describe of the newest v* tag, else 0.0.0-dev+COMMIT (hack/version.sh).
@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/nodecred/nodecred/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := bin/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: all build tools test unit race e2e conformance fuzz-short fuzz bench compat demo lint clean
+.PHONY: all build tools test unit race e2e conformance fuzz-short fuzz bench compat demo lint dist repro clean
 
 all: build
 
@@ -33,8 +33,9 @@ tools: bin/tools/registry
 bin/tools/registry:
 	GOBIN=$(CURDIR)/bin/tools $(GO) install $(REGISTRY_MODULE)
 
-## test: every test: unit tests under -race, short fuzz runs, end-to-end and conformance (as root)
-test: lint race fuzz-short e2e conformance
+## test: every test: unit tests under -race, short fuzz runs, end-to-end and conformance (as root),
+## and that make dist is reproducible
+test: lint race fuzz-short e2e conformance repro
 
 unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
@@ -78,6 +79,19 @@ bench: build tools
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) run ./test/bench
 
+## dist: release tarballs for DIST_PLATFORMS in dist/, each with a sha256sum file, and the
+## systemd drop-in and config snippet (docs/operations.md installs them); built with -trimpath
+## and fixed timestamps: two runs on the same commit give the same bytes (make repro checks)
+DIST_PLATFORMS ?= linux/amd64 linux/arm64
+dist:
+	rm -rf dist
+	$(GO) run ./hack/dist -version $(VERSION) -out dist $(DIST_PLATFORMS)
+
+## repro: make dist twice, in two clones of the checked-out commit, and compare the bytes
+## (REPRO_COLD=1: the second build with an empty Go build cache)
+repro:
+	$(GO) test -count=1 -timeout 60m ./test/repro/ -v
+
 ## compat: the e2e suite against the newest patch of each supported containerd minor
 ## (make compat COMPAT_VERSIONS="v2.3.7")
 COMPAT_VERSIONS ?= v2.1.9 v2.2.9 v2.3.7 v2.4.2
@@ -104,4 +118,4 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
