@@ -92,8 +92,8 @@ dist:
 repro:
 	$(GO) test -count=1 -timeout 60m ./test/repro/ -v
 
-## compat: the e2e suite against the newest patch of each supported containerd minor
-## (make compat COMPAT_VERSIONS="v2.3.7")
+## compat: go vet, the unit tests and the e2e suite against the newest patch of each containerd
+## minor nodecred builds against (make compat COMPAT_VERSIONS="v2.3.7")
 COMPAT_VERSIONS ?= v2.1.9 v2.2.9 v2.3.7 v2.4.2
 compat:
 	$(GO) run ./test/compat -versions "$(COMPAT_VERSIONS)"

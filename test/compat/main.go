@@ -1,9 +1,11 @@
-// Command compat runs nodecred's end-to-end suite against each containerd
-// minor whose CRI pulls through the transfer service. For each version it
-// copies this module to a temporary directory, gives the copy a go.mod that
-// starts from that containerd (with the k8s.io modules at the version
-// containerd itself uses), and runs `go test ./test/e2e/` there, which
-// builds the custom containerd and stock containerd of that version.
+// Command compat runs nodecred's unit tests and end-to-end suite against
+// each containerd minor whose CRI pulls through the transfer service. For
+// each version it copies this module to a temporary directory, gives the
+// copy a go.mod that starts from that containerd (with the k8s.io modules at
+// the version containerd itself uses), and runs there `go vet`, the unit
+// tests (every package but the e2e, conformance and reproducibility suites)
+// and `go test ./test/e2e/`, which builds the custom containerd and stock
+// containerd of that version.
 package main
 
 import (
@@ -82,21 +84,49 @@ func check(root, version string, keep bool) error {
 	if _, v2 := deps["github.com/urfave/cli/v2"]; v2 {
 		env = append(env, "GOFLAGS=-tags=nodecred_cliv2")
 	}
-	steps := [][]string{
-		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + k8s, "k8s.io/api@" + k8s, "k8s.io/apimachinery@" + k8s},
-		{"go", "mod", "tidy"},
-		{"go", "vet", "./..."},
-		{"go", "test", "-count=1", "-timeout", "20m", "./test/e2e/"},
-	}
-	for _, s := range steps {
+	run := func(s ...string) ([]byte, error) {
 		cmd := exec.Command(s[0], s[1:]...)
 		cmd.Dir, cmd.Env = dir, env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, tail(out, 40))
+			return nil, fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, tail(out, 40))
+		}
+		return out, nil
+	}
+	for _, s := range [][]string{
+		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + k8s, "k8s.io/api@" + k8s, "k8s.io/apimachinery@" + k8s},
+		{"go", "mod", "tidy"},
+		{"go", "vet", "./..."},
+	} {
+		if _, err := run(s...); err != nil {
+			return err
 		}
 	}
-	return nil
+	list, err := run("go", "list", "./...")
+	if err != nil {
+		return err
+	}
+	if _, err := run(append([]string{"go", "test", "-count=1", "-timeout", "20m"}, unitPackages(list)...)...); err != nil {
+		return err
+	}
+	_, err = run("go", "test", "-count=1", "-timeout", "20m", "./test/e2e/")
+	return err
+}
+
+// unitPackages picks from `go list ./...` output the packages `make unit`
+// tests: all but the e2e and conformance suites, which need root and built
+// binaries, and the reproducibility check, which clones the git repository
+// the copy does not have.
+func unitPackages(list []byte) []string {
+	var pkgs []string
+	for _, p := range strings.Fields(string(list)) {
+		switch {
+		case strings.HasSuffix(p, "/test/e2e"), strings.HasSuffix(p, "/test/conformance"), strings.HasSuffix(p, "/test/repro"):
+		default:
+			pkgs = append(pkgs, p)
+		}
+	}
+	return pkgs
 }
 
 // containerdDeps returns the requirements of containerd's go.mod at version.
@@ -130,7 +160,8 @@ func parseRequires(data []byte) map[string]string {
 	return deps
 }
 
-// copyModule copies the files git tracks or would track (not bin/).
+// copyModule copies the files git tracks or would track: not what
+// .gitignore excludes (bin/, dist/, build outputs at the root).
 func copyModule(root, dir string) error {
 	out, err := exec.Command("git", "-C", root, "ls-files", "-co", "--exclude-standard").Output()
 	if err != nil {

@@ -1,6 +1,12 @@
 package main
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestParseRequires(t *testing.T) {
 	gomod := []byte(`module github.com/containerd/containerd/v2
@@ -24,5 +30,66 @@ replace example.com/x => ../x
 	}
 	if _, ok := deps["example.com/x"]; ok || len(deps) != 3 {
 		t.Errorf("deps = %v", deps)
+	}
+}
+
+func TestUnitPackages(t *testing.T) {
+	list := []byte(`github.com/nodecred/nodecred
+github.com/nodecred/nodecred/credentials
+github.com/nodecred/nodecred/test/conformance
+github.com/nodecred/nodecred/test/e2e
+github.com/nodecred/nodecred/test/e2e/harness
+github.com/nodecred/nodecred/test/repro
+`)
+	got := strings.Join(unitPackages(list), " ")
+	want := "github.com/nodecred/nodecred github.com/nodecred/nodecred/credentials github.com/nodecred/nodecred/test/e2e/harness"
+	if got != want {
+		t.Errorf("unitPackages = %s, want %s", got, want)
+	}
+}
+
+// The copy holds tracked and untracked files, with their modes, and not
+// what .gitignore excludes: a build output at the root is not copied.
+func TestCopyModule(t *testing.T) {
+	root, dst := t.TempDir(), t.TempDir()
+	files := map[string]os.FileMode{
+		"go.mod":          0o644,
+		"hack/version.sh": 0o755,
+		"new.go":          0o644, // untracked, not ignored
+		"containerd":      0o755, // ignored build output
+		"bin/nodecred":    0o755, // ignored
+	}
+	for name, mode := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(name), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, ".gitignore"), []byte("bin/\n/containerd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "go.mod", "hack/version.sh", ".gitignore"}} {
+		if out, err := exec.Command("git", append([]string{"-C", root}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	if err := copyModule(root, dst); err != nil {
+		t.Fatal(err)
+	}
+	for name, mode := range files {
+		info, err := os.Stat(filepath.Join(dst, name))
+		ignored := name == "containerd" || strings.HasPrefix(name, "bin/")
+		switch {
+		case ignored && err == nil:
+			t.Errorf("%s is ignored but was copied", name)
+		case ignored:
+		case err != nil:
+			t.Errorf("%s not copied: %v", name, err)
+		case info.Mode().Perm() != mode:
+			t.Errorf("%s copied with mode %v, want %v", name, info.Mode().Perm(), mode)
+		}
 	}
 }
