@@ -77,6 +77,7 @@ bench: build tools
 	$(GO) test -run '^$$' -bench 'Heap' -benchtime 5x ./credentials/
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
+	$(GO) test -run '^$$' -bench 'HostileFilesRSS' -benchtime 3x ./test/e2e/
 	$(GO) run ./test/bench
 
 ## dist: release tarballs for DIST_PLATFORMS in dist/, each with a sha256sum file, and the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -300,4 +301,127 @@ func TestHostileConfigStopsContainerd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkHostileFilesRSS reports the peak RSS (VmHWM) of a real
+// containerd with nodecred fed hostile credential files, each in a fresh
+// containerd so that each peak is its own: none (start and three pulls), a
+// 100 MB auth.json of valid JSON renamed over the docker config, the
+// password file made a symlink to /dev/zero, and the docker config made a
+// FIFO no one writes to. After each change it pulls from the changed
+// file's host and from another host, and reports how long those pulls
+// took. With HOSTILE_CONTAINERD set to another containerd binary (one
+// built from before nodecred bounded its reads, say), it measures that one.
+// A pull gives up after HOSTILE_PULL_TIMEOUT (default 1m): a pull that
+// hangs is reported as taking that long. Against a containerd that reads
+// /dev/zero, keep it short: such a containerd grows by gigabytes a minute.
+// HOSTILE_PHASES (none,100MB,devzero,fifo) picks phases.
+//
+//	go test ./test/e2e/ -run '^$' -bench HostileFilesRSS -benchtime 1x
+func BenchmarkHostileFilesRSS(b *testing.B) {
+	bin := bins.Containerd
+	if alt := os.Getenv("HOSTILE_CONTAINERD"); alt != "" {
+		bin = alt
+	}
+	pullTimeout := time.Minute
+	if v := os.Getenv("HOSTILE_PULL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pullTimeout = d
+	}
+	s := newHostileSetup(b)
+	big := s.write(b, "big.json", bigDockerConfig(s.a, 100_000_000))
+	type phase struct {
+		name   string
+		change func()
+		pulls  []testRegistry
+	}
+	phases := []phase{
+		{"none", func() {}, []testRegistry{s.a, s.b, s.c}},
+		{"100MB", func() { replace(b, s.authA, func(tmp string) error { return os.Link(big, tmp) }) }, []testRegistry{s.a, s.c}},
+		{"devzero", func() { replace(b, s.pwB, devZero) }, []testRegistry{s.b, s.c}},
+		{"fifo", func() { replace(b, s.authA, fifo) }, []testRegistry{s.a, s.c}},
+	}
+	if only := os.Getenv("HOSTILE_PHASES"); only != "" {
+		phases = slices.DeleteFunc(phases, func(p phase) bool { return !slices.Contains(strings.Split(only, ","), p.name) })
+	}
+	peak := map[string]int64{}
+	slowest := map[string]time.Duration{}
+	for range b.N {
+		for _, p := range phases {
+			// Fresh files (a FIFO or a symlink is removed, not written
+			// through) and a fresh containerd per phase.
+			os.Remove(s.authA)
+			os.Remove(s.pwB)
+			s.write(b, "auth.json", dockerConfig(map[string][2]string{s.a.Host: {s.a.user, s.a.password}}))
+			s.write(b, "password-b", s.b.password+"\n")
+			dir, err := os.MkdirTemp("", "nc")
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := harness.StartContainerd(context.Background(), bin, dir, s.config())
+			if err != nil {
+				b.Fatal(err)
+			}
+			// The image is there after the first pull; each later pull
+			// resolves a new tag, which needs the credential.
+			for _, r := range []testRegistry{s.a, s.b, s.c} {
+				if err := benchPull(c, r.Host+"/app:1", pullTimeout); err != nil {
+					b.Fatalf("%s: first pull from %s: %v", p.name, r.user, err)
+				}
+			}
+			p.change()
+			for _, r := range p.pulls {
+				start := time.Now()
+				err := benchPull(c, r.Host+"/app:2", pullTimeout)
+				d := time.Since(start)
+				if err != nil && !strings.Contains(err.Error(), "DeadlineExceeded") {
+					b.Errorf("%s: pull from %s: %v", p.name, r.user, err)
+				}
+				if d > slowest[p.name+"-"+r.user] {
+					slowest[p.name+"-"+r.user] = d
+				}
+			}
+			if hwm := peakRSS(b, c); hwm > peak[p.name] {
+				peak[p.name] = hwm
+			}
+			c.Stop()
+			if leaks := harness.Leaks(c.Log(), secrets.forms); len(leaks) > 0 {
+				b.Errorf("%s: containerd log %s carries %d secret form(s)", p.name, c.LogPath, len(leaks))
+			} else {
+				os.RemoveAll(dir)
+			}
+		}
+	}
+	for _, p := range phases {
+		b.ReportMetric(float64(peak[p.name])/(1<<20), "MiB-peak-"+p.name)
+		for _, r := range p.pulls {
+			if p.name != "none" {
+				b.ReportMetric(float64(slowest[p.name+"-"+r.user].Milliseconds()), "ms-pull-"+p.name+"-"+r.user)
+			}
+		}
+	}
+}
+
+// benchPull pulls ref by CRI, giving up after timeout.
+func benchPull(c *harness.Containerd, ref string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_, err := c.Images().PullImage(ctx, &runtime.PullImageRequest{Image: &runtime.ImageSpec{Image: ref}})
+	return err
+}
+
+// bigDockerConfig is a valid docker config of about size bytes: r's real
+// credential, then filler hosts.
+func bigDockerConfig(r testRegistry, size int) string {
+	var sb strings.Builder
+	sb.Grow(size + 200)
+	fmt.Fprintf(&sb, `{"auths": {%q: {"auth": %q}`, r.Host, b64(r.user+":"+r.password))
+	for i := 0; sb.Len() < size; i++ {
+		fmt.Fprintf(&sb, `, "filler%d.example.com": {"auth": "ZmlsbGVyOmZpbGxlcg=="}`, i)
+	}
+	sb.WriteString("}}")
+	return sb.String()
 }
