@@ -394,8 +394,10 @@ func checkNoGap(t *testing.T, path string, rotate func(i int)) {
 	if got := lookupUser(t, context.Background(), src); got != "user50" {
 		t.Fatalf("after rotation: got %q, want user50", got)
 	}
-	if strings.Contains(logs.String(), "level=warning") {
-		t.Errorf("rotation logged warnings:\n%s", logs)
+	for _, bad := range []string{"credential file is missing", "cannot read credential file", "cannot parse credential file", "credential file not read"} {
+		if strings.Contains(logs.String(), bad) {
+			t.Errorf("rotation logged %q:\n%s", bad, logs)
+		}
 	}
 }
 
