@@ -79,6 +79,7 @@ bench: build tools
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) test -run '^$$' -bench 'HostileFilesRSS' -benchtime 3x ./test/e2e/
 	$(GO) run ./test/bench
+	$(GO) run ./test/bench/renewal
 
 ## dist: release tarballs for DIST_PLATFORMS in dist/, each with a sha256sum file, and the
 ## systemd drop-in and config snippet (docs/operations.md installs them); built with -trimpath
