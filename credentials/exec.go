@@ -94,9 +94,13 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 
+	timedOut := false
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
+		// Decided here, not after the pipes are drained: a program that
+		// answered just before its timeout has answered.
+		timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
 		killTree(cmd.Process.Pid)
 		err = <-waited
 	}
@@ -112,7 +116,7 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	switch {
 	case stdout.overflowed:
 		return nil, stderr.Bytes(), errOutputTooLarge
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case timedOut:
 		return nil, stderr.Bytes(), fmt.Errorf("timed out after %s", timeout)
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		var exitErr *exec.ExitError
