@@ -54,7 +54,10 @@ esac
 		}
 	}
 	t.Setenv("PATH", dir)
-	t.Setenv(configfile.DockerEnvConfigKey, "") // docker would read credentials from it
+	// Newer docker reads credentials from DOCKER_AUTH_CONFIG too
+	// (configfile.DockerEnvConfigKey, absent from the docker/cli that
+	// containerd 2.1 and 2.2 pull in).
+	t.Setenv("DOCKER_AUTH_CONFIG", "")
 }
 
 // dockerName is the registry name docker looks credentials up by for the

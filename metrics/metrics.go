@@ -8,6 +8,7 @@ import (
 	"time"
 
 	gometrics "github.com/docker/go-metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var (
@@ -19,14 +20,23 @@ var (
 	cacheMisses  = ns.NewLabeledCounter("cache_misses", "Lookups an exec-backed source had to run its program for.", "kind", "program")
 	waits        = ns.NewLabeledCounter("lookup_waits", "Lookups of exec-backed sources that had to wait for a run of their program.", "kind", "program")
 	renewals     = ns.NewLabeledCounter("renewals", "Renewals of exec-source answers ahead of expiry, by result (ok, failed).", "kind", "program", "result")
-	// Lifetimes run from seconds to ECR's 12 hours.
-	served = ns.NewLabeledTimerWithBuckets("served_lifetime", "Remaining lifetime of the cached exec-source answers served.",
-		[]float64{1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600}, "kind", "program")
+	// Lifetimes run from seconds to ECR's 12 hours. A histogram of our
+	// own: go-metrics before v0.1.0 (containerd 2.1 to 2.3) has no
+	// timer with buckets.
+	served = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "nodecred",
+		Name:      "served_lifetime_seconds",
+		Help:      "Remaining lifetime of the cached exec-source answers served.",
+		Buckets:   []float64{1, 5, 15, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600},
+	}, []string{"kind", "program"})
 	reloads      = ns.NewLabeledCounter("reloads", "Credential files read after a change.", "path")
 	reloadErrors = ns.NewLabeledCounter("reload_errors", "Credential file changes that could not be read or parsed (the last good contents were kept).", "path")
 )
 
-func init() { gometrics.Register(ns) }
+func init() {
+	ns.Add(served)
+	gometrics.Register(ns)
+}
 
 // Lookup counts one answer of a source: result is "hit", "miss" or "error".
 func Lookup(source, result string) { lookups.WithValues(source, result).Inc() }
@@ -63,7 +73,7 @@ func Renewal(kind, program string, ok bool) {
 
 // Served records the remaining lifetime of a cached answer served.
 func Served(kind, program string, remaining time.Duration) {
-	served.WithValues(kind, program).Update(remaining)
+	served.WithLabelValues(kind, program).Observe(remaining.Seconds())
 }
 
 // Reload counts a read of a changed credential file, ok or not.

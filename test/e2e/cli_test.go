@@ -191,7 +191,7 @@ func TestPullThroughDaemonSendsNoSecret(t *testing.T) {
 	if !strings.Contains(out, "pulled "+ref+" in namespace k8s.io") {
 		t.Errorf("pull output:\n%s", out)
 	}
-	if !imagePresent(t, c, ref) {
+	if !eventuallyPresent(t, c, ref) {
 		t.Fatalf("%s not in CRI's k8s.io image store after nodecred pull", ref)
 	}
 	sent := tap.bytesSent()

@@ -48,6 +48,20 @@ func imagePresent(t *testing.T, c *harness.Containerd, ref string) bool {
 	return resp.GetImage() != nil
 }
 
+// eventuallyPresent waits up to 10 s for ref to appear in CRI's image
+// store: an image pulled by a client other than CRI reaches it through
+// containerd's events, in the background.
+func eventuallyPresent(t *testing.T, c *harness.Containerd, ref string) bool {
+	t.Helper()
+	for range 200 {
+		if imagePresent(t, c, ref) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 func TestSandboxImagePulledWithNodeCredentials(t *testing.T) {
 	s := newSandboxSetup(t)
 	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
