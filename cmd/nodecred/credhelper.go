@@ -100,7 +100,7 @@ func credentialHelperMain(args []string) int {
 	}
 	switch args[0] {
 	case "--version", "-v":
-		args[0] = dhcredentials.ActionVersion
+		args[0] = "version" // credentials.ActionVersion, absent from the helpers module containerd 2.1 pulls in
 	case "--help", "-h":
 		fmt.Fprintf(os.Stdout, "Usage: %s <get|list|store|erase|version>\n", helperProgram)
 		return 0
