@@ -1,0 +1,72 @@
+package deploy
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
+
+	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/credentials"
+)
+
+// The config snippet `make dist` ships is a valid containerd config whose
+// nodecred section builds, on a node where the auth file does not exist yet.
+func TestReleaseConfigSnippet(t *testing.T) {
+	node, err := ncconfig.LoadContainerd(context.Background(), "nodecred-config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(node.Credentials.Sources) != 1 || node.Credentials.Sources[0].Type != credentials.TypeDockerConfig {
+		t.Fatalf("sources = %+v, want one dockerconfig source", node.Credentials.Sources)
+	}
+	if _, err := credentials.Build(node.Credentials.Sources); err != nil {
+		t.Fatalf("the snippet's sources do not build: %v", err)
+	}
+	var c srvconfig.Config
+	if err := srvconfig.LoadConfig(context.Background(), "nodecred-config.toml", &c); err != nil || c.Version != 3 {
+		t.Fatalf("containerd reads the snippet: version %d, %v", c.Version, err)
+	}
+}
+
+// The systemd drop-in clears the package's ExecStart and starts the
+// release's containerd from the path docs/operations.md installs it to.
+func TestSystemdDropIn(t *testing.T) {
+	f, err := os.Open(filepath.Join("systemd", "nodecred.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var section string
+	var execStart []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case strings.HasPrefix(line, "["):
+			section = line
+		case section == "[Service]" && strings.HasPrefix(line, "ExecStart="):
+			execStart = append(execStart, strings.TrimPrefix(line, "ExecStart="))
+		case section != "[Service]":
+			t.Errorf("%q outside [Service]", line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(execStart) != 2 || execStart[0] != "" || execStart[1] != "/opt/nodecred/current/bin/containerd" {
+		t.Fatalf("ExecStart lines = %q, want the package's cleared and then /opt/nodecred/current/bin/containerd", execStart)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "/opt/nodecred/current") {
+		t.Error("docs/operations.md does not install the release where the drop-in starts it")
+	}
+}
