@@ -45,10 +45,10 @@ import (
 // by; the tarball links it to nodecred when cmd/nodecred answers to it.
 const helperName = "docker-credential-nodecred"
 
-// examples are copied from deploy/ into the output directory.
-var examples = map[string]string{
-	"deploy/systemd/nodecred.conf": "nodecred.conf",
-	"deploy/nodecred-config.toml":  "nodecred-config.toml",
+// examples are copied from deploy/ into the output directory: source, name.
+var examples = [][2]string{
+	{"deploy/systemd/nodecred.conf", "nodecred.conf"},
+	{"deploy/nodecred-config.toml", "nodecred-config.toml"},
 }
 
 func main() {
@@ -96,7 +96,8 @@ func run(version, out string, platforms []string) error {
 		fmt.Println(filepath.Join(out, name))
 		fmt.Println(filepath.Join(out, name+".sha256sum"))
 	}
-	for src, dst := range examples {
+	for _, ex := range examples {
+		src, dst := ex[0], ex[1]
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return err
