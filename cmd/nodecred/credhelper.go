@@ -92,6 +92,17 @@ store and erase are refused. No secret is printed except get's answer.`,
 // credentialHelperMain runs bin/nodecred as docker-credential-nodecred, as
 // docker-credential-helpers' Serve does: one action argument, usage and
 // failures on stdout, exit 1 on failure. Its configuration comes from the
+// The protocol's actions. Newer docker-credential-helpers name them
+// (credentials.ActionGet, ...); v0.7, which containerd 2.1 to 2.3 pull in,
+// does not, so they are spelled here.
+const (
+	actionGet     = "get"
+	actionList    = "list"
+	actionStore   = "store"
+	actionErase   = "erase"
+	actionVersion = "version"
+)
+
 // environment.
 func credentialHelperMain(args []string) int {
 	if len(args) != 1 {
@@ -100,7 +111,7 @@ func credentialHelperMain(args []string) int {
 	}
 	switch args[0] {
 	case "--version", "-v":
-		args[0] = "version" // credentials.ActionVersion, absent from the helpers module containerd 2.1 pulls in
+		args[0] = actionVersion
 	case "--help", "-h":
 		fmt.Fprintf(os.Stdout, "Usage: %s <get|list|store|erase|version>\n", helperProgram)
 		return 0
@@ -134,12 +145,12 @@ func serveHelper(ctx context.Context, opts helperOptions, action string, stdin i
 	dhcredentials.Version = version.Get()
 
 	switch action {
-	case dhcredentials.ActionStore, dhcredentials.ActionErase:
+	case actionStore, actionErase:
 		// Refused before the request is read: a store request carries a
 		// secret, which no decoding error may quote.
 		_, _ = io.Copy(io.Discard, io.LimitReader(stdin, maxListedFile))
 		return fail(fmt.Errorf("%s %s: %w", helperProgram, action, errReadOnly))
-	case dhcredentials.ActionGet, dhcredentials.ActionList:
+	case actionGet, actionList:
 	default:
 		// version, and the reason for an unknown action.
 		if err := dhcredentials.HandleCommand(nil, action, stdin, stdout); err != nil {
