@@ -61,11 +61,14 @@ esac
 }
 
 // dockerName is the registry name docker looks credentials up by for the
-// host containerd contacts: Docker Hub's images are docker.io to docker,
-// while containerd contacts registry-1.docker.io.
+// host containerd contacts: for Docker Hub, whose host containerd contacts
+// is registry-1.docker.io, the docker CLI asks for its index server
+// (registry.GetAuthConfigKey), the key every docker/cli version reads; newer
+// ones also map "docker.io" to it, older ones (containerd 2.1 to 2.3 pull
+// one in) do not.
 func dockerName(host string) string {
 	if canonicalHost(host) == "docker.io" {
-		return "docker.io"
+		return dockerHubServerURL
 	}
 	return host
 }
