@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -105,9 +107,39 @@ func strictDecode(m map[string]any, out any) error {
 	var decode *toml.DecodeError
 	if errors.As(err, &decode) {
 		// go-toml's message names the expected type and field, not the value.
-		return fmt.Errorf("%s: %s", strings.Join(decode.Key(), "."), decode.Error())
+		key := strings.Join(decode.Key(), ".")
+		if key == "" {
+			key = keyOfField(out, decode.Error())
+		}
+		return fmt.Errorf("%s: %s", key, decode.Error())
 	}
 	return err
+}
+
+// structField finds the Go field in go-toml's "... struct field
+// config.Config.Push of type bool".
+var structField = regexp.MustCompile(`struct field [\w.]*\.(\w+) of type`)
+
+// keyOfField returns the TOML key of the field of out that msg names. Older
+// go-toml (containerd 2.1 to 2.3 pull one in) leaves DecodeError's key
+// empty, so it is found from the message.
+func keyOfField(out any, msg string) string {
+	m := structField.FindStringSubmatch(msg)
+	if m == nil {
+		return "?"
+	}
+	t := reflect.TypeOf(out)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Struct {
+		if f, ok := t.FieldByName(m[1]); ok {
+			if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag != "" {
+				return tag
+			}
+		}
+	}
+	return m[1]
 }
 
 func sortedKeys(m map[string]any) []string {

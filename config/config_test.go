@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/nodecred/nodecred/credentials"
 )
 
 // section decodes TOML as containerd hands the plugin its section.
@@ -65,5 +67,23 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 				t.Fatalf("error shows the value of an unknown key: %v", err)
 			}
 		})
+	}
+}
+
+// TestKeyOfField: older go-toml leaves a decode error's key empty; the key
+// is then found from the field its message names.
+func TestKeyOfField(t *testing.T) {
+	for _, tt := range []struct {
+		out  any
+		msg  string
+		want string
+	}{
+		{&Config{}, "toml: cannot decode TOML string into struct field config.Config.Push of type bool", "push"},
+		{&credentials.SourceConfig{}, "toml: cannot decode TOML string into struct field credentials.SourceConfig.PasswordFile of type string", "password_file"},
+		{&Config{}, "toml: something else", "?"},
+	} {
+		if got := keyOfField(tt.out, tt.msg); got != tt.want {
+			t.Errorf("keyOfField(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
 	}
 }

@@ -151,12 +151,15 @@ func serveHelper(ctx context.Context, opts helperOptions, action string, stdin i
 		_, _ = io.Copy(io.Discard, io.LimitReader(stdin, maxListedFile))
 		return fail(fmt.Errorf("%s %s: %w", helperProgram, action, errReadOnly))
 	case actionGet, actionList:
-	default:
-		// version, and the reason for an unknown action.
+	case actionVersion:
 		if err := dhcredentials.HandleCommand(nil, action, stdin, stdout); err != nil {
 			return fail(err)
 		}
 		return 0
+	default:
+		// Said here rather than by the helpers module, whose wording
+		// differs between the versions containerd 2.1 to 2.4 pull in.
+		return fail(fmt.Errorf("unknown action: %s", action))
 	}
 
 	if os.Getenv(envRunning) != "" {
