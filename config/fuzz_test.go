@@ -101,10 +101,12 @@ func plantSource(m map[string]any, secret string) map[string]any {
 	}
 	out := map[string]any{}
 	for k, v := range m {
-		switch {
-		case k == "password" || !known[k]:
+		// go-toml matches keys to fields whatever their case ("tYpe" is
+		// type), so a key is known, or the password, in any case.
+		switch lower := strings.ToLower(k); {
+		case lower == "password" || !known[lower]:
 			out[k] = secret
-		case k == "env":
+		case lower == "env":
 			env, ok := v.(map[string]any)
 			if !ok {
 				out[k] = v
