@@ -3,6 +3,7 @@ package main
 import (
 	"testing"
 
+	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
 
 	"github.com/nodecred/nodecred"
@@ -11,7 +12,7 @@ import (
 // The binary registers nodecred next to containerd's builtins.
 func TestNodecredIsBuiltIn(t *testing.T) {
 	var nc, cri bool
-	for _, r := range registry.Graph(nil) {
+	for _, r := range registry.Graph(func(*plugin.Registration) bool { return false }) { // containerd/plugin v1.0.0 (containerd 2.1) takes no nil filter
 		if r.Type == nodecred.CredentialsPlugin && r.ID == nodecred.PluginID {
 			nc = true
 		}
