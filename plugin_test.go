@@ -49,7 +49,16 @@ func loadTransfer(t *testing.T, pluginConfig map[string]any, disabled []string) 
 		})
 		ic.RegisterReadiness = func() func() { return func() {} }
 		if r.Config != nil {
-			pc, err := cfg.Decode(ctx, id, r.Config)
+			config := r.Config
+			if _, ok := config.(*rawConfig); ok {
+				// The registration is shared by every test, and containerd
+				// decodes into its config in place: a fresh one each time,
+				// as each containerd start has (go-toml v2.2, which
+				// containerd 2.1 to 2.3 pull in, panics decoding an array
+				// table over one decoded before).
+				config = defaultConfig()
+			}
+			pc, err := cfg.Decode(ctx, id, config)
 			if err != nil {
 				return nil, set, err
 			}
