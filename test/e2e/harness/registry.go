@@ -75,6 +75,13 @@ auth:
     realm: nodecred-e2e
     path: %s
 `, filepath.Join(dir, "storage"), host, htpath)
+	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http")
+}
+
+// serveRegistry writes cfg as dir/config.yml, starts bin with it and waits
+// until the registry at host asks for credentials over scheme, reached
+// with client.
+func serveRegistry(ctx context.Context, bin, dir, host, cfg string, client *http.Client, scheme string) (*Registry, error) {
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -93,7 +100,7 @@ auth:
 	}
 	go func() { _ = r.cmd.Wait(); logf.Close(); close(r.done) }()
 	if err := waitFor(ctx, 30*time.Second, r.done, func() bool {
-		resp, err := http.Get("http://" + host + "/v2/")
+		resp, err := client.Get(scheme + "://" + host + "/v2/")
 		if err != nil {
 			return false
 		}
@@ -101,7 +108,7 @@ auth:
 		return resp.StatusCode == http.StatusUnauthorized
 	}); err != nil {
 		r.Stop()
-		return nil, fmt.Errorf("registry did not come up: %w (log: %s)", err, r.LogPath)
+		return nil, fmt.Errorf("%s registry did not come up: %w (log: %s)", scheme, err, r.LogPath)
 	}
 	return r, nil
 }

@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -142,39 +140,11 @@ auth:
     realm: nodecred-e2e
     path: %s
 `, filepath.Join(from.Dir, "storage"), host, files.ServerCert, files.ServerKey, files.CA, filepath.Join(from.Dir, "htpasswd"))
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
 	client, err := tlsClient(files)
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{Host: host, LogPath: filepath.Join(dir, "registry.log"), Dir: dir, done: make(chan struct{})}
-	logf, err := os.Create(r.LogPath)
-	if err != nil {
-		return nil, err
-	}
-	r.cmd = exec.Command(bin, "serve", cfgPath)
-	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	go func() { _ = r.cmd.Wait(); logf.Close(); close(r.done) }()
-	if err := waitFor(ctx, 30*time.Second, r.done, func() bool {
-		resp, err := client.Get("https://" + host + "/v2/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusUnauthorized
-	}); err != nil {
-		r.Stop()
-		return nil, fmt.Errorf("TLS registry did not come up: %w (log: %s)", err, r.LogPath)
-	}
-	return r, nil
+	return serveRegistry(ctx, bin, dir, host, cfg, client, "https")
 }
 
 // tlsClient trusts files' CA and presents its client certificate.
