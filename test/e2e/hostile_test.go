@@ -36,7 +36,7 @@ type hostileSetup struct {
 
 func newHostileSetup(t testing.TB) hostileSetup {
 	tags := []string{"app:1", "app:2", "app:3", "app:4"}
-	s := hostileSetup{a: startRegistryTB(t, "a", tags), b: startRegistryTB(t, "b", tags), c: startRegistryTB(t, "c", tags)}
+	s := hostileSetup{a: startRegistry(t, "a", tags...), b: startRegistry(t, "b", tags...), c: startRegistry(t, "c", tags...)}
 	s.hostsDir = t.TempDir()
 	for _, r := range []testRegistry{s.a, s.b, s.c} {
 		if err := harness.WriteHostsToml(s.hostsDir, r.Host, r.Host); err != nil {
@@ -58,29 +58,6 @@ func (s hostileSetup) write(t testing.TB, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// startRegistryTB is startRegistry for a test or a benchmark: a registry
-// with one user, holding a small image at each repo:tag.
-func startRegistryTB(t testing.TB, user string, refs []string) testRegistry {
-	t.Helper()
-	password := newPassword(user)
-	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Stop)
-	img, err := harness.NewImage(1, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, ref := range refs {
-		repo, tag, _ := strings.Cut(ref, ":")
-		if err := img.PushTags(r.Host, repo, []string{tag}, user, password); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return testRegistry{Registry: r, user: user, password: password}
 }
 
 // config has the FIFO-to-be and the /dev/zero-to-be ahead of the source

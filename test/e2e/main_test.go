@@ -62,8 +62,8 @@ type testRegistry struct {
 }
 
 // startRegistry starts a registry with one user and pushes a small image to
-// each of the given repo:tag names.
-func startRegistry(t *testing.T, user string, refs ...string) testRegistry {
+// each of the given repo:tag names, for a test or a benchmark.
+func startRegistry(t testing.TB, user string, refs ...string) testRegistry {
 	t.Helper()
 	password := newPassword(user)
 	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})

@@ -59,7 +59,15 @@ func StartRegistry(ctx context.Context, bin, dir string, users map[string]string
 		return nil, err
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := fmt.Sprintf(`version: 0.1
+	cfg := registryConfig(filepath.Join(dir, "storage"), host, htpath, "")
+	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http")
+}
+
+// registryConfig is a distribution registry's config: filesystem storage,
+// htpasswd users, and http settings beyond the address (tls), indented
+// under http.
+func registryConfig(storage, host, htpasswd, tls string) string {
+	return fmt.Sprintf(`version: 0.1
 log:
   level: info
   formatter: text
@@ -70,12 +78,11 @@ storage:
     enabled: true
 http:
   addr: %s
-auth:
+%sauth:
   htpasswd:
     realm: nodecred-e2e
     path: %s
-`, filepath.Join(dir, "storage"), host, htpath)
-	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http")
+`, storage, host, tls, htpasswd)
 }
 
 // serveRegistry writes cfg as dir/config.yml, starts bin with it and waits

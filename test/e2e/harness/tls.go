@@ -121,25 +121,8 @@ func StartTLSRegistry(ctx context.Context, bin, dir string, from *Registry, file
 		return nil, err
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  formatter: text
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-  tls:
-    certificate: %s
-    key: %s
-    clientcas:
-      - %s
-auth:
-  htpasswd:
-    realm: nodecred-e2e
-    path: %s
-`, filepath.Join(from.Dir, "storage"), host, files.ServerCert, files.ServerKey, files.CA, filepath.Join(from.Dir, "htpasswd"))
+	tls := fmt.Sprintf("  tls:\n    certificate: %s\n    key: %s\n    clientcas:\n      - %s\n", files.ServerCert, files.ServerKey, files.CA)
+	cfg := registryConfig(filepath.Join(from.Dir, "storage"), host, filepath.Join(from.Dir, "htpasswd"), tls)
 	client, err := tlsClient(files)
 	if err != nil {
 		return nil, err
