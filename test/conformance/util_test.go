@@ -87,25 +87,11 @@ func startContainerd(t *testing.T, bin string, cfg harness.ContainerdConfig) *ha
 func privateRegistry(t *testing.T, user, password string, refs ...string) *harness.Registry {
 	t.Helper()
 	needHarness(t)
-	r, err := harness.StartRegistry(context.Background(), bins.Registry, t.TempDir(), map[string]string{user: password})
+	r, err := harness.StartPrivateRegistry(context.Background(), bins.Registry, t.TempDir(), user, password, refs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Stop)
-	img, err := harness.NewImage(1, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tags := map[string][]string{}
-	for _, ref := range refs {
-		repo, tag, _ := strings.Cut(ref, ":")
-		tags[repo] = append(tags[repo], tag)
-	}
-	for repo, ts := range tags {
-		if err := img.PushTags(r.Host, repo, ts, user, password); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return r
 }
 

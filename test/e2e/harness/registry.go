@@ -85,6 +85,33 @@ http:
 `, storage, host, tls, htpasswd)
 }
 
+// StartPrivateRegistry starts a registry (see StartRegistry) whose one user
+// is user with password, and pushes a small generated image to each of
+// refs (repo:tag).
+func StartPrivateRegistry(ctx context.Context, bin, dir, user, password string, refs ...string) (*Registry, error) {
+	r, err := StartRegistry(ctx, bin, dir, map[string]string{user: password})
+	if err != nil {
+		return nil, err
+	}
+	img, err := NewImage(1, 1024)
+	if err != nil {
+		r.Stop()
+		return nil, err
+	}
+	tags := map[string][]string{}
+	for _, ref := range refs {
+		repo, tag, _ := strings.Cut(ref, ":")
+		tags[repo] = append(tags[repo], tag)
+	}
+	for repo, ts := range tags {
+		if err := img.PushTags(r.Host, repo, ts, user, password); err != nil {
+			r.Stop()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
 // serveRegistry writes cfg as dir/config.yml, starts bin with it and waits
 // until the registry at host asks for credentials over scheme, reached
 // with client.
