@@ -2,34 +2,25 @@ package deploy
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
-
-	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 )
 
-// The config snippet `make dist` ships is a valid containerd config whose
-// nodecred section builds, on a node where the auth file does not exist yet.
+// The config snippet `make dist` ships, appended to a node's config.toml of
+// any version, gives a nodecred section that builds on a node where the auth
+// file does not exist yet.
 func TestReleaseConfigSnippet(t *testing.T) {
-	node, err := ncconfig.LoadContainerd(context.Background(), "nodecred-config.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(node.Credentials.Sources) != 1 || node.Credentials.Sources[0].Type != credentials.TypeDockerConfig {
-		t.Fatalf("sources = %+v, want one dockerconfig source", node.Credentials.Sources)
-	}
-	if _, err := credentials.Build(node.Credentials.Sources); err != nil {
-		t.Fatalf("the snippet's sources do not build: %v", err)
-	}
-	var c srvconfig.Config
-	if err := srvconfig.LoadConfig(context.Background(), "nodecred-config.toml", &c); err != nil || c.Version != 3 {
-		t.Fatalf("containerd reads the snippet: version %d, %v", c.Version, err)
+	for _, node := range appendToNodeConfigs(t, "nodecred-config.toml") {
+		if len(node.Credentials.Sources) != 1 || node.Credentials.Sources[0].Type != credentials.TypeDockerConfig {
+			t.Fatalf("sources = %+v, want one dockerconfig source", node.Credentials.Sources)
+		}
+		if _, err := credentials.Build(node.Credentials.Sources); err != nil {
+			t.Fatalf("the snippet's sources do not build: %v", err)
+		}
 	}
 }
 
