@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/nodecred/nodecred/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := bin/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: all build tools test unit race e2e conformance fuzz-short fuzz bench compat demo lint dist repro clean
+.PHONY: all build tools test unit race e2e conformance conformance-packages fuzz-short fuzz bench compat demo lint dist repro clean
 
 all: build
 
@@ -48,11 +48,24 @@ race:
 e2e: build tools
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
 
-## conformance: real cloud credential programs (ecr-login, ecr-credential-provider,
-## docker-credential-gcr; acr-credential-provider where it builds), built from the Go module
+## conformance: real credential programs (ecr-login, ecr-credential-provider, docker-credential-gcr,
+## docker-credential-pass; acr-credential-provider where it builds), built from the Go module
 ## proxy into bin/tools/real, pulling through containerd with nodecred from loopback stand-ins
-conformance: build tools
+conformance: build tools conformance-packages
 	$(GO) test -count=1 -timeout 30m ./test/conformance/ -v
+
+# pass and GnuPG, which docker-credential-pass runs, are Debian packages: installed with apt-get
+# where it is there and we are root. Without them the pass test skips and says why.
+conformance-packages:
+	@if ! command -v pass >/dev/null || ! command -v gpg-connect-agent >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "conformance: installing pass and gnupg with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pass gnupg >/dev/null; } \
+	      || echo "conformance: apt-get could not install pass and gnupg; the docker-credential-pass test will skip"; \
+	  else \
+	    echo "conformance: pass and gnupg are not installed; the docker-credential-pass test will skip"; \
+	  fi; \
+	fi
 
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)

@@ -1,6 +1,7 @@
 // Package conformance runs real, unmodified cloud credential programs
 // (docker-credential-ecr-login, ecr-credential-provider,
-// docker-credential-gcr, and acr-credential-provider where it builds) under
+// docker-credential-gcr, docker-credential-pass over a real pass and GnuPG,
+// and acr-credential-provider where it builds) under
 // containerd with nodecred, configured only through containerd's
 // environment and the nodecred config section, as a systemd drop-in would.
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -44,11 +45,15 @@ var (
 		Name: "docker-credential-gcr", Module: "github.com/GoogleCloudPlatform/docker-credential-gcr/v2", Version: "v2.2.1",
 		Package: "github.com/GoogleCloudPlatform/docker-credential-gcr/v2",
 	}
+	passHelper = realProgram{
+		Name: "docker-credential-pass", Module: "github.com/docker/docker-credential-helpers", Version: "v0.9.13",
+		Package: "github.com/docker/docker-credential-helpers/pass/cmd",
+	}
 	acrProvider = realProgram{
 		Name: "acr-credential-provider", Module: "sigs.k8s.io/cloud-provider-azure", Version: "v1.32.0",
 		Package: "./cmd/acr-credential-provider", SourceBuild: true,
 	}
-	realPrograms = []*realProgram{&ecrLogin, &ecrProvider, &gcrHelper, &acrProvider}
+	realPrograms = []*realProgram{&ecrLogin, &ecrProvider, &gcrHelper, &passHelper, &acrProvider}
 )
 
 // builtProgram is the outcome of building one realProgram.
@@ -84,9 +89,13 @@ func buildReal(ctx context.Context, p realProgram, dir string) builtProgram {
 	if p.SourceBuild {
 		err = sourceBuild(ctx, p, work, tmpBin)
 	} else {
-		// GOBIN names the binary after the package's last element, which is
-		// p.Name for every program installed this way.
+		// GOBIN names the binary after the package's last element
+		// (docker-credential-helpers' pass/cmd gives "cmd"; its release
+		// names it docker-credential-pass, as p.Name does).
 		_, err = goCmd(ctx, work, []string{"GOBIN=" + filepath.Dir(tmpBin)}, "install", p.Package+"@"+p.Version)
+		if err == nil {
+			err = os.Rename(filepath.Join(filepath.Dir(tmpBin), path.Base(p.Package)), tmpBin)
+		}
 	}
 	if err != nil {
 		return builtProgram{Err: err}
