@@ -49,7 +49,7 @@ e2e: build tools
 	$(GO) test -count=1 -timeout 20m ./test/e2e/
 
 ## conformance: real credential programs (ecr-login, ecr-credential-provider, docker-credential-gcr,
-## docker-credential-pass; acr-credential-provider where it builds), built from the Go module
+## docker-credential-acr-env, docker-credential-pass; acr-credential-provider where it builds), built from the Go module
 ## proxy into bin/tools/real, pulling through containerd with nodecred from loopback stand-ins
 conformance: build tools conformance-packages
 	$(GO) test -count=1 -timeout 30m ./test/conformance/ -v

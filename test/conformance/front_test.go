@@ -50,10 +50,13 @@ type cloudFront struct {
 
 // route sends one cloud name to a backend registry. Authorize, when set,
 // stands for the cloud registry's own check of the token a client presents:
-// it may rewrite the request's Authorization for the backend.
+// it may rewrite the request's Authorization for the backend. Serve, when
+// set, sees each request first and answers those the cloud answers itself
+// (token endpoints, challenges), reporting whether it did.
 type route struct {
 	Backend   string
 	Authorize func(r *http.Request)
+	Serve     func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // startCloudFront starts the proxy for the given cloud names (no ports).
@@ -144,6 +147,9 @@ func (f *cloudFront) forward(w http.ResponseWriter, r *http.Request) {
 	rt := f.routes[host]
 	if rt == nil || r.TLS == nil || r.TLS.ServerName != host {
 		http.Error(w, "unknown registry", http.StatusMisdirectedRequest)
+		return
+	}
+	if rt.Serve != nil && rt.Serve(w, r) {
 		return
 	}
 	if rt.Authorize != nil {

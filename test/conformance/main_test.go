@@ -1,8 +1,8 @@
-// Package conformance runs real, unmodified cloud credential programs
+// Package conformance runs real, unmodified credential programs
 // (docker-credential-ecr-login, ecr-credential-provider,
-// docker-credential-gcr, docker-credential-pass over a real pass and GnuPG,
-// and acr-credential-provider where it builds) under
-// containerd with nodecred, configured only through containerd's
+// docker-credential-gcr, docker-credential-acr-env, docker-credential-pass
+// over a real pass and GnuPG, and acr-credential-provider where it builds)
+// under containerd with nodecred, configured only through containerd's
 // environment and the nodecred config section, as a systemd drop-in would.
 //
 // The programs are built from the Go module proxy into bin/tools/real. Their

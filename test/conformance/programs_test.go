@@ -36,7 +36,7 @@ func TestProgramVersions(t *testing.T) {
 			t.Errorf("%s: binary's main module version is %s, want %s", p.Name, mainVersion, p.Version)
 		}
 	}
-	for _, p := range []realProgram{ecrLogin, ecrProvider, gcrHelper, passHelper} {
+	for _, p := range []realProgram{ecrLogin, ecrProvider, gcrHelper, passHelper, acrEnvHelper} {
 		if built[p.Name].Err != nil {
 			t.Errorf("%s must build from the module proxy: %v", p.Name, built[p.Name].Err)
 		}

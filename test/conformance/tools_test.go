@@ -49,11 +49,15 @@ var (
 		Name: "docker-credential-pass", Module: "github.com/docker/docker-credential-helpers", Version: "v0.9.13",
 		Package: "github.com/docker/docker-credential-helpers/pass/cmd",
 	}
+	acrEnvHelper = realProgram{
+		Name: "docker-credential-acr-env", Module: "github.com/chrismellard/docker-credential-acr-env", Version: "v0.0.0-20230304212654-82a0ddb27589",
+		Package: "github.com/chrismellard/docker-credential-acr-env",
+	}
 	acrProvider = realProgram{
 		Name: "acr-credential-provider", Module: "sigs.k8s.io/cloud-provider-azure", Version: "v1.32.0",
 		Package: "./cmd/acr-credential-provider", SourceBuild: true,
 	}
-	realPrograms = []*realProgram{&ecrLogin, &ecrProvider, &gcrHelper, &passHelper, &acrProvider}
+	realPrograms = []*realProgram{&ecrLogin, &ecrProvider, &gcrHelper, &passHelper, &acrEnvHelper, &acrProvider}
 )
 
 // builtProgram is the outcome of building one realProgram.
