@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -93,12 +92,13 @@ func buildReal(ctx context.Context, p realProgram, dir string) builtProgram {
 	if p.SourceBuild {
 		err = sourceBuild(ctx, p, work, tmpBin)
 	} else {
-		// GOBIN names the binary after the package's last element
-		// (docker-credential-helpers' pass/cmd gives "cmd"; its release
-		// names it docker-credential-pass, as p.Name does).
+		// go install names the binary after the package path (gcr's
+		// ".../v2" gives docker-credential-gcr; docker-credential-helpers'
+		// pass/cmd gives "cmd", which its release names
+		// docker-credential-pass, as p.Name does): take the one it wrote.
 		_, err = goCmd(ctx, work, []string{"GOBIN=" + filepath.Dir(tmpBin)}, "install", p.Package+"@"+p.Version)
 		if err == nil {
-			err = os.Rename(filepath.Join(filepath.Dir(tmpBin), path.Base(p.Package)), tmpBin)
+			err = renameOnly(filepath.Dir(tmpBin), tmpBin)
 		}
 	}
 	if err != nil {
@@ -111,6 +111,18 @@ func buildReal(ctx context.Context, p realProgram, dir string) builtProgram {
 		return builtProgram{Err: err}
 	}
 	return builtProgram{Path: out, Took: time.Since(start)}
+}
+
+// renameOnly renames the one file in dir to to.
+func renameOnly(dir, to string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) != 1 {
+		return fmt.Errorf("go install wrote %d files in %s, want 1", len(entries), dir)
+	}
+	return os.Rename(filepath.Join(dir, entries[0].Name()), to)
 }
 
 // sourceBuild downloads p's module, copies it to a writable directory (the
