@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,20 +105,29 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// tokenForm returns the form of a POST to a token endpoint with grantType,
+// and refuses any other request to it.
+func (a *azureEndpoint) tokenForm(w http.ResponseWriter, r *http.Request, endpoint, grantType string) (url.Values, bool) {
+	if err := r.ParseForm(); err != nil {
+		a.refuse(w, http.StatusBadRequest, endpoint+": "+err.Error())
+		return nil, false
+	}
+	if r.Method != http.MethodPost || r.PostForm.Get("grant_type") != grantType {
+		a.refuse(w, http.StatusBadRequest, endpoint+": "+r.Method+" grant_type "+r.PostForm.Get("grant_type"))
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
 // ServeAAD answers every request to login.microsoftonline.com.
 func (a *azureEndpoint) ServeAAD(w http.ResponseWriter, r *http.Request) bool {
-	if r.Method != http.MethodPost || r.URL.Path != "/"+a.TenantID+"/oauth2/token" {
+	if r.URL.Path != "/"+a.TenantID+"/oauth2/token" {
 		a.refuse(w, http.StatusNotFound, "aad: "+r.Method+" "+r.URL.Path)
 		return true
 	}
-	if err := r.ParseForm(); err != nil {
-		a.refuse(w, http.StatusBadRequest, "aad: "+err.Error())
-		return true
-	}
-	f := r.PostForm
+	f, ok := a.tokenForm(w, r, "aad", "client_credentials")
 	switch {
-	case f.Get("grant_type") != "client_credentials":
-		a.refuse(w, http.StatusBadRequest, "aad: grant_type "+f.Get("grant_type"))
+	case !ok:
 	case f.Get("client_id") != a.ClientID || f.Get("client_secret") != a.ClientSecret:
 		a.refuse(w, http.StatusUnauthorized, "aad: wrong client id or secret")
 	case f.Get("resource") != armResource:
@@ -139,14 +149,9 @@ func (a *azureEndpoint) ServeAAD(w http.ResponseWriter, r *http.Request) bool {
 func (a *azureEndpoint) ServeRegistry(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {
 	case "/oauth2/exchange":
-		if err := r.ParseForm(); err != nil {
-			a.refuse(w, http.StatusBadRequest, "exchange: "+err.Error())
-			return true
-		}
-		f := r.PostForm
+		f, ok := a.tokenForm(w, r, "exchange", "access_token")
 		switch {
-		case r.Method != http.MethodPost || f.Get("grant_type") != "access_token":
-			a.refuse(w, http.StatusBadRequest, "exchange: "+r.Method+" grant_type "+f.Get("grant_type"))
+		case !ok:
 		case f.Get("service") != acrRegistryHost:
 			a.refuse(w, http.StatusBadRequest, "exchange: service "+f.Get("service"))
 		case f.Get("tenant") != a.TenantID || f.Get("access_token") != a.aadToken:
@@ -157,14 +162,9 @@ func (a *azureEndpoint) ServeRegistry(w http.ResponseWriter, r *http.Request) bo
 		}
 		return true
 	case "/oauth2/token":
-		if err := r.ParseForm(); err != nil {
-			a.refuse(w, http.StatusBadRequest, "token: "+err.Error())
-			return true
-		}
-		f := r.PostForm
+		f, ok := a.tokenForm(w, r, "token", "refresh_token")
 		switch {
-		case r.Method != http.MethodPost || f.Get("grant_type") != "refresh_token":
-			a.refuse(w, http.StatusBadRequest, "token: "+r.Method+" grant_type "+f.Get("grant_type"))
+		case !ok:
 		case f.Get("service") != acrRegistryHost:
 			a.refuse(w, http.StatusBadRequest, "token: service "+f.Get("service"))
 		case f.Get("refresh_token") != a.refreshToken:
