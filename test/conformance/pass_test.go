@@ -1,8 +1,6 @@
 package conformance
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -63,17 +61,11 @@ func newPassStore(t *testing.T) passStore {
 // run runs a program with the store's environment on top of the test's.
 func (s passStore) run(t *testing.T, stdin, prog string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, args...)
-	cmd.Env = append(os.Environ(), s.env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s: %w: %s", prog, strings.Join(args, " "), err, stderr.String())
+	r := runDirect(t, prog, args, stdin, append(os.Environ(), s.env...), time.Minute, "")
+	if r.Exit != 0 {
+		return "", fmt.Errorf("%s %s: exit %d (-1: killed after a minute): %s", prog, strings.Join(args, " "), r.Exit, r.Stderr)
 	}
-	return stdout.String(), nil
+	return r.Stdout, nil
 }
 
 // store saves user and secret for server with the real helper's `store`,
