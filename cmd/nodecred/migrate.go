@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,19 +23,34 @@ import (
 func migrateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "migrate",
-		Usage: "move CRI's deprecated registry.configs.*.auth entries into a 0600 auth file and print the nodecred section to use instead",
+		Usage: "move CRI's local-pull settings onto the transfer service: registry.configs.*.auth into a 0600 auth file, registry.mirrors and registry.configs.*.tls into hosts.toml files, and print the config.toml edits to make",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/containerd/config.toml", Usage: "containerd's config file to read"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "/etc/containerd/auth.json", Usage: "auth file (docker config.json format) to write"},
-			&cli.BoolFlag{Name: "force", Usage: "replace --out if it exists"},
+			&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory to write hosts.toml files in (default: CRI's config_path, else " + defaultHostsDir + ")"},
+			&cli.BoolFlag{Name: "force", Usage: "replace --out and hosts.toml files that exist"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
 				return usageError{fmt.Errorf("migrate takes no arguments")}
 			}
-			return migrate(ctx, cmd.Root().Writer, cmd.String("config"), cmd.String("out"), cmd.Bool("force"))
+			return migrate(ctx, cmd.Root().Writer, migrateOptions{
+				configPath: cmd.String("config"), authPath: cmd.String("out"),
+				hostsDir: cmd.String("hosts-dir"), force: cmd.Bool("force"),
+			})
 		},
 	}
+}
+
+// defaultHostsDir is where migrate writes hosts.toml files when CRI has no
+// config_path.
+const defaultHostsDir = "/etc/containerd/certs.d"
+
+type migrateOptions struct {
+	configPath string // containerd's config.toml
+	authPath   string // the auth file to write
+	hostsDir   string // --hosts-dir; empty for CRI's config_path
+	force      bool   // replace files that exist
 }
 
 // authEntry is one docker config "auths" entry, written as plain strings.
@@ -41,44 +59,228 @@ type authEntry struct {
 	IdentityToken string `json:"identitytoken,omitempty"`
 }
 
-func migrate(ctx context.Context, out io.Writer, configPath, authPath string, force bool) error {
-	node, err := ncconfig.LoadContainerd(ctx, configPath)
+func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
+	cri, err := ncconfig.LoadCRIImages(ctx, o.configPath)
 	if err != nil {
 		return usageError{err}
 	}
-	if len(node.DeprecatedAuths) == 0 {
-		fmt.Fprintf(out, "%s has no registry.configs.*.auth entries: nothing to migrate\n", configPath)
+	section := ncconfig.CRIImagesSection
+	if cri.V2 {
+		section = "io.containerd.grpc.v1.cri"
+	}
+	auths, authHosts, err := authFile(cri)
+	if err != nil {
+		return usageError{err}
+	}
+	files, err := hostsFiles(cri)
+	if err != nil {
+		return usageError{err}
+	}
+	stays := unmovable(cri, section)
+	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || cri.MaxConcurrentDownloads != 3
+	if !moves && len(stays) == 0 {
+		fmt.Fprintf(out, "%s sets none of the settings that make CRI pull outside the transfer service: nothing to migrate\n", o.configPath)
 		return nil
 	}
-	if !filepath.IsAbs(authPath) {
-		return usageError{fmt.Errorf("--out %q is not an absolute path", authPath)}
+
+	hostsDir, setConfigPath, err := migrateHostsDir(cri.ConfigPath, o.hostsDir, len(files) > 0)
+	if err != nil {
+		return usageError{err}
 	}
+	// Refuse before writing anything.
+	if len(authHosts) > 0 {
+		if !filepath.IsAbs(o.authPath) {
+			return usageError{fmt.Errorf("--out %q is not an absolute path", o.authPath)}
+		}
+		if _, err := os.Stat(o.authPath); err == nil && !o.force {
+			return failedError{fmt.Errorf("%s exists; pass --force to replace it", o.authPath)}
+		}
+	}
+	targets := make([]string, len(files))
+	for i, f := range files {
+		if targets[i], err = hostsTarget(hostsDir, f, o.force); err != nil {
+			return failedError{err}
+		}
+	}
+
+	if len(authHosts) > 0 {
+		if err := writeFileAtomic(o.authPath, auths, o.force); err != nil {
+			return failedError{err}
+		}
+		fmt.Fprintf(out, "wrote %d credential(s) for %s to %s (mode 0600)\n", len(authHosts), strings.Join(authHosts, ", "), o.authPath)
+	}
+	for i, f := range files {
+		if err := os.MkdirAll(filepath.Dir(targets[i]), 0o755); err != nil {
+			return failedError{err}
+		}
+		if err := writeFileAtomic(targets[i], f.Data, true); err != nil {
+			return failedError{err}
+		}
+		what := "registry " + f.Host
+		if f.Host == "*" {
+			what = "every registry without a directory of its own"
+		}
+		fmt.Fprintf(out, "wrote %s (%s)\n", targets[i], what)
+	}
+
+	if moves {
+		fmt.Fprintf(out, "\nEdit %s (or the file it imports that holds each table):\n\n", o.configPath)
+		if len(authHosts) > 0 {
+			fmt.Fprintf(out, "[plugins.%q]\n  [[plugins.%q.sources]]\n    type = \"dockerconfig\"\n    path = %q\n\n", ncconfig.Section, ncconfig.Section, o.authPath)
+		}
+		if setConfigPath {
+			fmt.Fprintf(out, "[plugins.%q.registry]\n  config_path = %q\n\n", section, hostsDir)
+		}
+		if cri.MaxConcurrentDownloads != 3 {
+			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.MaxConcurrentDownloads)
+		}
+		why := "make CRI pull outside the transfer service"
+		if len(authHosts) > 0 {
+			why += " (the auth tables also keep passwords in " + o.configPath + ")"
+		}
+		fmt.Fprintf(out, "then delete these, which %s:\n\n", why)
+		for _, d := range deletions(cri, section) {
+			fmt.Fprintf(out, "  %s\n", d)
+		}
+	}
+	if len(stays) > 0 {
+		fmt.Fprintf(out, "\nCRI still pulls outside the transfer service, and so without nodecred, while these are set; they have no transfer-service equivalent:\n\n")
+		for _, s := range stays {
+			fmt.Fprintf(out, "  %s\n", s)
+		}
+	}
+	return nil
+}
+
+// authFile returns the auth file for every registry.configs.<host>.auth
+// (registry.auths folded in), and the hosts, sorted.
+func authFile(cri ncconfig.CRIImages) ([]byte, []string, error) {
 	auths := map[string]authEntry{}
-	hosts := make([]string, 0, len(node.DeprecatedAuths))
-	for host, a := range node.DeprecatedAuths {
-		e, err := toAuthEntry(a)
+	var hosts []string
+	for host, rc := range cri.Configs {
+		if rc.Auth == nil {
+			continue
+		}
+		e, err := toAuthEntry(*rc.Auth)
 		if err != nil {
-			return usageError{fmt.Errorf("registry.configs.%q.auth: %w", host, err)}
+			return nil, nil, fmt.Errorf("registry.configs.%q.auth: %w", host, err)
 		}
 		auths[host] = e
 		hosts = append(hosts, host)
 	}
 	sort.Strings(hosts)
 	data, err := json.MarshalIndent(map[string]any{"auths": auths}, "", "  ")
-	if err != nil {
-		return err
+	return append(data, '\n'), hosts, err
+}
+
+// migrateHostsDir is the directory to write hosts.toml files in, and
+// whether CRI's config_path must be set to it. The transfer service reads
+// config_path as one directory (core/transfer/registry WithHostDir), so a
+// list, which CRI's local pull mode splits, must become its first element.
+func migrateHostsDir(configPath, flag string, writes bool) (string, bool, error) {
+	dir := flag
+	if dir == "" {
+		dir = defaultHostsDir
+		if configPath != "" {
+			dir = filepath.SplitList(configPath)[0]
+		}
 	}
-	if err := writeFileAtomic(authPath, append(data, '\n'), force); err != nil {
-		return failedError{err}
+	if writes && !filepath.IsAbs(dir) {
+		return "", false, fmt.Errorf("hosts directory %q is not an absolute path", dir)
 	}
-	fmt.Fprintf(out, "wrote %d credential(s) for %s to %s (mode 0600)\n\n", len(hosts), strings.Join(hosts, ", "), authPath)
-	fmt.Fprintf(out, "Add to %s:\n\n", configPath)
-	fmt.Fprintf(out, "[plugins.%q]\n  [[plugins.%q.sources]]\n    type = \"dockerconfig\"\n    path = %q\n\n", ncconfig.Section, ncconfig.Section, authPath)
-	fmt.Fprintf(out, "then delete these tables, which keep passwords in %s and make CRI pull outside the transfer service:\n\n", configPath)
-	for _, h := range hosts {
-		fmt.Fprintf(out, "  [plugins.%q.registry.configs.%q.auth]\n", node.DeprecatedSection, h)
+	return dir, writes && configPath != dir, nil
+}
+
+// hostsTarget is the hosts.toml path for f: the file containerd reads for
+// that host where one exists (replaced only with force), else a new one
+// in the directory containerd looks in first.
+func hostsTarget(hostsDir string, f hostsFile, force bool) (string, error) {
+	dirs := []string{f.Dir}
+	if f.Host != "*" && f.Host != f.Dir {
+		dirs = append(dirs, f.Host)
 	}
-	return nil
+	for _, d := range dirs {
+		p := filepath.Join(hostsDir, d, "hosts.toml")
+		if _, err := os.Stat(p); err == nil {
+			if !force {
+				return "", fmt.Errorf("%s exists; pass --force to replace it", p)
+			}
+			return p, nil
+		}
+	}
+	return filepath.Join(hostsDir, f.Dir, "hosts.toml"), nil
+}
+
+// deletions lists the tables and keys, in CRI's section, that migrate
+// moved and that must go for CRI to pull through the transfer service.
+func deletions(cri ncconfig.CRIImages, section string) []string {
+	var out []string
+	for _, host := range sortedKeys(cri.Configs) {
+		rc := cri.Configs[host]
+		switch {
+		case rc.Auth == nil && rc.TLS == nil:
+			out = append(out, fmt.Sprintf("[plugins.%q.registry.configs.%q]", section, host))
+		default:
+			if rc.Auth != nil && !slices.ContainsFunc(cri.Auths, func(e string) bool { return authsHost(e) == host }) {
+				out = append(out, fmt.Sprintf("[plugins.%q.registry.configs.%q.auth]", section, host))
+			}
+			if rc.TLS != nil {
+				out = append(out, fmt.Sprintf("[plugins.%q.registry.configs.%q.tls]", section, host))
+			}
+		}
+	}
+	if len(cri.Auths) > 0 {
+		out = append(out, fmt.Sprintf("[plugins.%q.registry.auths] (%s)", section, strings.Join(cri.Auths, ", ")))
+	}
+	for _, host := range sortedKeys(cri.Mirrors) {
+		out = append(out, fmt.Sprintf("[plugins.%q.registry.mirrors.%q]", section, host))
+	}
+	if cri.MaxConcurrentDownloads != 3 {
+		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.MaxConcurrentDownloads, section))
+	}
+	return out
+}
+
+// authsHost is the registry.configs key a registry.auths key feeds, as
+// containerd's ValidateImageConfig maps it.
+func authsHost(endpoint string) string {
+	if u, err := url.Parse(endpoint); err == nil && u.Scheme != "" {
+		return u.Host
+	}
+	return endpoint
+}
+
+// unmovable lists the local-pull settings that have no transfer-service
+// equivalent, each with what changing it costs.
+func unmovable(cri ncconfig.CRIImages, section string) []string {
+	where := fmt.Sprintf("[plugins.%q]", section)
+	containerdWhere := where
+	if section != ncconfig.CRIImagesSection {
+		containerdWhere = fmt.Sprintf("[plugins.%q.containerd]", section)
+	}
+	var out []string
+	if cri.UseLocalImagePull {
+		out = append(out, fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where))
+	}
+	if cri.DisableSnapshotAnnotations == (runtime.GOOS == "windows") {
+		out = append(out, fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", cri.DisableSnapshotAnnotations, containerdWhere, !cri.DisableSnapshotAnnotations))
+	}
+	if cri.DiscardUnpackedLayers {
+		out = append(out, fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere))
+	}
+	if cri.ImagePullWithSyncFs {
+		out = append(out, fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where))
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // toAuthEntry converts a CRI auth entry, checking an "auth" value decodes

@@ -45,7 +45,7 @@ func TestMigrate(t *testing.T) {
 			}
 			authPath := filepath.Join(dir, "auth.json")
 			var out bytes.Buffer
-			if err := migrate(context.Background(), &out, cfg, authPath, false); err != nil {
+			if err := migrate(context.Background(), &out, migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}); err != nil {
 				t.Fatal(err)
 			}
 			for _, secret := range []string{"pw-one", "pw-two", "refresh-three", b64("quayuser:pw-two"), b64("robot:pw-one")} {
@@ -75,10 +75,10 @@ func TestMigrate(t *testing.T) {
 					t.Errorf("%s: got %q", host, c.Username)
 				}
 			}
-			if err := migrate(context.Background(), &out, cfg, authPath, false); err == nil || !strings.Contains(err.Error(), "--force") {
+			if err := migrate(context.Background(), &out, migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}); err == nil || !strings.Contains(err.Error(), "--force") {
 				t.Fatalf("second run without --force: err = %v", err)
 			}
-			if err := migrate(context.Background(), &out, cfg, authPath, true); err != nil {
+			if err := migrate(context.Background(), &out, migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d"), force: true}); err != nil {
 				t.Fatalf("with --force: %v", err)
 			}
 		})
@@ -92,12 +92,12 @@ func TestMigrateBadEntryNamesHostNotValue(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := migrate(context.Background(), &bytes.Buffer{}, cfg, filepath.Join(dir, "auth.json"), false)
+	err := migrate(context.Background(), &bytes.Buffer{}, migrateOptions{configPath: cfg, authPath: filepath.Join(dir, "auth.json")})
 	if err == nil || !strings.Contains(err.Error(), `registry.configs."r.io".auth`) || strings.Contains(err.Error(), "bm90") {
 		t.Fatalf("err = %v", err)
 	}
 	var out bytes.Buffer
-	if err := migrate(context.Background(), &out, filepath.Join(dir, "none.toml"), filepath.Join(dir, "a.json"), false); err == nil {
+	if err := migrate(context.Background(), &out, migrateOptions{configPath: filepath.Join(dir, "none.toml"), authPath: filepath.Join(dir, "a.json")}); err == nil {
 		t.Fatal("missing config: no error")
 	}
 }
