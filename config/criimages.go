@@ -212,8 +212,12 @@ func migrateCRIImages(plugins map[string]any) bool {
 		}
 	}
 	move(src, "registry", "max_concurrent_downloads", "image_pull_with_sync_fs")
+	// containerd moves these only from a containerd table that also has
+	// a runtimes table; without one it drops them, and so do we.
 	if ctrd, ok := src["containerd"].(map[string]any); ok {
-		move(ctrd, "disable_snapshot_annotations", "discard_unpacked_layers")
+		if _, ok := ctrd["runtimes"]; ok {
+			move(ctrd, "disable_snapshot_annotations", "discard_unpacked_layers")
+		}
 	}
 	plugins[CRIImagesSection] = dst
 	return moved
