@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -99,5 +101,165 @@ func TestMigrateBadEntryNamesHostNotValue(t *testing.T) {
 	var out bytes.Buffer
 	if err := migrate(context.Background(), &out, migrateOptions{configPath: filepath.Join(dir, "none.toml"), authPath: filepath.Join(dir, "a.json")}); err == nil {
 		t.Fatal("missing config: no error")
+	}
+}
+
+// TestMigrateEdits checks the config.toml edits migrate prints for each
+// local-pull setting, and what it writes where.
+func TestMigrateEdits(t *testing.T) {
+	const images = `plugins."io.containerd.cri.v1.images"`
+	for _, tt := range []struct {
+		name     string
+		version  int    // config version; 0 for 3
+		config   string // after the version line; HOSTS stands for the test's hosts directory
+		flagDir  bool   // pass --hosts-dir HOSTS
+		want     []string
+		dontWant []string
+		files    []string // hosts.toml files written, relative to HOSTS
+	}{{
+		name:   "nothing to migrate",
+		config: "[" + images + ".registry]\n  config_path = \"HOSTS\"\n",
+		want:   []string{"nothing to migrate"},
+	}, {
+		name:     "max_concurrent_downloads moves to the transfer plugin",
+		config:   "[" + images + "]\n  max_concurrent_downloads = 8\n",
+		want:     []string{"[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = 8", "max_concurrent_downloads = 8 in [" + images + "]"},
+		dontWant: []string{"config_path", "dockerconfig"},
+	}, {
+		name:     "tls with config_path set: files go there and config_path stays",
+		config:   "[" + images + ".registry]\n  config_path = \"HOSTS\"\n[" + images + ".registry.configs.\"r.example.com:5000\".tls]\n  insecure_skip_verify = true\n",
+		want:     []string{"[" + images + `.registry.configs."r.example.com:5000".tls]`},
+		dontWant: []string{"config_path =", "dockerconfig"},
+		files:    []string{"r.example.com_5000_/hosts.toml"},
+	}, {
+		name:    "mirrors without config_path: config_path to set",
+		config:  "[" + images + ".registry.mirrors.\"*\"]\n  endpoint = [\"https://cache.example.com\"]\n",
+		flagDir: true,
+		want:    []string{"[" + images + ".registry]\n  config_path = \"HOSTS\"", "[" + images + `.registry.mirrors."*"]`},
+		files:   []string{"_default/hosts.toml"},
+	}, {
+		name:   "a config_path list becomes its first directory",
+		config: "[" + images + ".registry]\n  config_path = \"HOSTS:/etc/docker/certs.d\"\n[" + images + ".registry.configs.\"r.example.com\".tls]\n  insecure_skip_verify = true\n",
+		want:   []string{"config_path = \"HOSTS\"\n"},
+		files:  []string{"r.example.com/hosts.toml"},
+	}, {
+		name: "settings with no equivalent are listed with their cost",
+		config: "[" + images + "]\n  use_local_image_pull = true\n  discard_unpacked_layers = true\n  image_pull_with_sync_fs = true\n" +
+			"  disable_snapshot_annotations = false\n",
+		want: []string{
+			"use_local_image_pull = true in [" + images + "]: delete it",
+			"discard_unpacked_layers = true in [" + images + "]: delete it. The content store then keeps",
+			"image_pull_with_sync_fs = true in [" + images + "]: delete it",
+			"disable_snapshot_annotations = false in [" + images + "]: set it to true",
+		},
+		dontWant: []string{"nothing to migrate", "Edit "},
+	}, {
+		name:    "version 2 names its own sections",
+		version: 2,
+		config: "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  discard_unpacked_layers = true\n" +
+			"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+			"[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"docker.io\"]\n  endpoint = [\"https://mirror.gcr.io\"]\n",
+		flagDir: true,
+		want: []string{
+			`discard_unpacked_layers = true in [plugins."io.containerd.grpc.v1.cri".containerd]`,
+			`[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]`,
+			"[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"HOSTS\"",
+		},
+		files: []string{"docker.io/hosts.toml"},
+	}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			hostsDir := filepath.Join(dir, "certs.d")
+			version := tt.version
+			if version == 0 {
+				version = 3
+			}
+			text := fmt.Sprintf("version = %d\n", version) + strings.ReplaceAll(tt.config, "HOSTS", hostsDir)
+			want := tt.want
+			cfg := filepath.Join(dir, "config.toml")
+			if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			o := migrateOptions{configPath: cfg, authPath: filepath.Join(dir, "auth.json")}
+			if tt.flagDir {
+				o.hostsDir = hostsDir
+			}
+			var out bytes.Buffer
+			if err := migrate(context.Background(), &out, o); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range want {
+				if w = strings.ReplaceAll(w, "HOSTS", hostsDir); !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.dontWant {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out.String())
+				}
+			}
+			var written []string
+			_ = filepath.WalkDir(hostsDir, func(p string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					rel, _ := filepath.Rel(hostsDir, p)
+					written = append(written, rel)
+				}
+				return nil
+			})
+			if !slices.Equal(written, tt.files) {
+				t.Errorf("wrote %q, want %q", written, tt.files)
+			}
+		})
+	}
+}
+
+// TestMigrateRefusesBeforeWriting: with one hosts.toml in the way, migrate
+// writes nothing at all without --force, and replaces it with --force.
+func TestMigrateRefusesBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	hostsDir := filepath.Join(dir, "certs.d")
+	cfg := filepath.Join(dir, "config.toml")
+	text := `version = 3
+[plugins."io.containerd.cri.v1.images".registry]
+  config_path = "` + hostsDir + `"
+[plugins."io.containerd.cri.v1.images".registry.configs."a.example.com".tls]
+  insecure_skip_verify = true
+[plugins."io.containerd.cri.v1.images".registry.configs."b.example.com:5000".tls]
+  insecure_skip_verify = true
+[plugins."io.containerd.cri.v1.images".registry.configs."b.example.com:5000".auth]
+  username = "robot"
+  password = "pw-four"
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The operator's file for b, in the host:port spelling containerd also reads.
+	existing := filepath.Join(hostsDir, "b.example.com:5000", "hosts.toml")
+	if err := os.MkdirAll(filepath.Dir(existing), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(existing, []byte("server = \"https://b.example.com:5000\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := migrateOptions{configPath: cfg, authPath: filepath.Join(dir, "auth.json"), hostsDir: hostsDir}
+	err := migrate(context.Background(), &bytes.Buffer{}, o)
+	if err == nil || !strings.Contains(err.Error(), existing+" exists; pass --force") {
+		t.Fatalf("err = %v, want the existing hosts.toml named", err)
+	}
+	for _, p := range []string{o.authPath, filepath.Join(hostsDir, "a.example.com", "hosts.toml"), filepath.Join(hostsDir, "b.example.com_5000_")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("refused migrate wrote %s", p)
+		}
+	}
+	o.force = true
+	var out bytes.Buffer
+	if err := migrate(context.Background(), &out, o); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(existing); !strings.Contains(string(data), "skip_verify = true") {
+		t.Errorf("--force did not replace %s:\n%s", existing, data)
+	}
+	if strings.Contains(out.String(), "pw-four") {
+		t.Errorf("migrate printed a secret:\n%s", out.String())
 	}
 }
