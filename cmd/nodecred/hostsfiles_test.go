@@ -85,6 +85,12 @@ func TestHostsFilesMeanWhatCRIMeant(t *testing.T) {
 			"other.example.com":    {"https://other.example.com/v2 push"},
 		},
 	}, {
+		name:   "tls of a loopback registry without a mirror: CRI reached it over http, so no TLS",
+		config: v3 + tls("127.0.0.1:5000", "  insecure_skip_verify = true"),
+		want: map[string][]string{
+			"127.0.0.1:5000": {"http://127.0.0.1:5000/v2 push"},
+		},
+	}, {
 		name:   `a host with tls but no mirrors of its own still gets the "*" mirrors first`,
 		config: v3 + mirror("*", "https://cache.example.com") + tls("private.example.com", "  insecure_skip_verify = true"),
 		want: map[string][]string{
