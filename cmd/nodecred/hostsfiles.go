@@ -38,10 +38,16 @@ type hostsFile struct {
 func hostsFiles(cri ncconfig.CRIImages) ([]hostsFile, error) {
 	hosts := map[string]bool{}
 	for h := range cri.Mirrors {
+		if err := checkHost("registry.mirrors", h); err != nil {
+			return nil, err
+		}
 		hosts[h] = true
 	}
 	for h, rc := range cri.Configs {
 		if rc.TLS != nil {
+			if err := checkHost("registry.configs", h); err != nil {
+				return nil, err
+			}
 			if err := checkTLS(h, rc.TLS); err != nil {
 				return nil, err
 			}
@@ -68,17 +74,13 @@ func hostsFiles(cri ncconfig.CRIImages) ([]hostsFile, error) {
 		} else {
 			last := eps[len(eps)-1]
 			fmt.Fprintf(&b, "server = %s\n", tomlString(last.String()))
-			if err := writeHostKeys(&b, "", last, cri.Configs); err != nil {
-				return nil, err
-			}
+			writeHostKeys(&b, "", last, cri.Configs)
 			eps = eps[:len(eps)-1]
 		}
 		for _, e := range eps {
 			fmt.Fprintf(&b, "\n[host.%s]\n", tomlString(e.String()))
 			b.WriteString("  capabilities = [\"pull\", \"resolve\"]\n")
-			if err := writeHostKeys(&b, "  ", e, cri.Configs); err != nil {
-				return nil, err
-			}
+			writeHostKeys(&b, "  ", e, cri.Configs)
 		}
 		dir := hostDirectory(h)
 		if h == "*" {
@@ -143,13 +145,13 @@ func defaultScheme(host string) string {
 // as written), and the TLS settings of its host for https. An http endpoint
 // gets none: containerd tries https first on an http host that has TLS
 // settings, which CRI did not.
-func writeHostKeys(b *strings.Builder, indent string, u *url.URL, configs map[string]ncconfig.RegistryConfig) error {
+func writeHostKeys(b *strings.Builder, indent string, u *url.URL, configs map[string]ncconfig.RegistryConfig) {
 	if u.Path != "" && !strings.HasSuffix(path.Clean(u.Path), "/v2") {
 		fmt.Fprintf(b, "%soverride_path = true\n", indent)
 	}
 	t := configs[u.Host].TLS
 	if t == nil || u.Scheme != "https" {
-		return nil
+		return
 	}
 	if t.CAFile != "" {
 		fmt.Fprintf(b, "%sca = %s\n", indent, tomlString(t.CAFile))
@@ -159,6 +161,18 @@ func writeHostKeys(b *strings.Builder, indent string, u *url.URL, configs map[st
 	}
 	if t.InsecureSkipVerify {
 		fmt.Fprintf(b, "%sskip_verify = true\n", indent)
+	}
+}
+
+// checkHost refuses a key that is not a registry host ("*" is one for
+// registry.mirrors): it names a directory migrate writes.
+func checkHost(table, host string) error {
+	if host == "*" && table == "registry.mirrors" {
+		return nil
+	}
+	u, err := url.Parse("dummy://" + host)
+	if err != nil || u.Host != host || host == "" || strings.ContainsAny(host, `/\`) || strings.HasPrefix(host, ".") {
+		return fmt.Errorf("%s key %q: not a registry host (host or host:port)", table, host)
 	}
 	return nil
 }

@@ -218,6 +218,14 @@ func TestHostsFilesRefuseWhatContainerdRefused(t *testing.T) {
 		name: "endpoint that is not a URL",
 		cri:  ncconfig.CRIImages{Mirrors: map[string][]string{"*": {"https://m.io:port"}}},
 		want: `registry.mirrors."*".endpoint[0] "https://m.io:port": parse`,
+	}, {
+		name: "mirror key that is a path",
+		cri:  ncconfig.CRIImages{Mirrors: map[string][]string{"../etc": {"https://m.io"}}},
+		want: `registry.mirrors key "../etc": not a registry host`,
+	}, {
+		name: "configs key with a path",
+		cri:  ncconfig.CRIImages{Configs: map[string]ncconfig.RegistryConfig{"r.io/x": {TLS: &ncconfig.RegistryTLS{InsecureSkipVerify: true}}}},
+		want: `registry.configs key "r.io/x": not a registry host`,
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := hostsFiles(tt.cri)
