@@ -106,7 +106,8 @@ func publicStatus(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	s = redact(s)
 	if len(s) > maxStatusShown {
-		s = s[:maxStatusShown]
+		// Cut at a rune boundary: the error travels as a protobuf string.
+		s = strings.ToValidUTF8(s[:maxStatusShown], "")
 		if i := strings.LastIndexByte(s, ' '); i > 0 {
 			s = s[:i] // a word cut in two could be part of a token
 		}

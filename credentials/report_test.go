@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func failWith(err error) Source {
@@ -86,4 +87,24 @@ func TestPublicStatus(t *testing.T) {
 	if got := publicStatus(`failed: {"password":"hunter2hunter2"}`); strings.Contains(got, "hunter2") {
 		t.Errorf("publicStatus kept a password: %q", got)
 	}
+}
+
+// FuzzPublicStatus: whatever a status holds, what a pull's error shows of
+// it is one line, bounded, and valid UTF-8 when the status was.
+func FuzzPublicStatus(f *testing.F) {
+	for _, s := range []string{"exit status 1", "timed out after 1m0s", "a\nb", strings.Repeat("é", 80), strings.Repeat("x", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := publicStatus(s)
+		if strings.ContainsAny(got, "\n") {
+			t.Errorf("publicStatus(%q) = %q: more than one line", s, got)
+		}
+		if len(got) > maxStatusShown+len("…") {
+			t.Errorf("publicStatus(%q) is %d bytes, more than %d", s, len(got), maxStatusShown+len("…"))
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Errorf("publicStatus(%q) = %q: not valid UTF-8", s, got)
+		}
+	})
 }

@@ -45,6 +45,20 @@ func wantClause(t *testing.T, what string, err error, want string, forbidden ...
 	}
 }
 
+// sameAsStock fails t unless err, from containerd with nodecred, is
+// stockErr, from stock containerd for the same request, with "; " and
+// clause appended: the clause is the only change, and CRI's and gRPC's
+// wrapping (the status code included) is stock's.
+func sameAsStock(t *testing.T, err, stockErr error, clause string) {
+	t.Helper()
+	if stockErr == nil {
+		t.Fatalf("stock containerd's pull succeeded")
+	}
+	if got, want := err.Error(), stockErr.Error()+"; "+clause; got != want {
+		t.Errorf("error differs from stock containerd's beyond the clause:\n got: %s\nwant: %s", got, want)
+	}
+}
+
 // grpcPullK8s pulls ref through the transfer API in namespace k8s.io, with
 // an OCIRegistry that has the hosts directory and no credentials.
 func grpcPullK8s(t *testing.T, c *harness.Containerd, ref, hostsDir string) error {
@@ -67,9 +81,12 @@ func TestClauseNoNodeSourceHasCredentials(t *testing.T) {
 		SandboxImage: reg.Host + "/private/pause:3.10",
 		Nodecred:     nodecredSection("", dockerconfigSource(auth)),
 	})
+	stock := startContainerd(t, bins.StockContainerd, harness.ContainerdConfig{HostsDir: hostsDir})
 	want := "node credentials: no node source has credentials for " + reg.Host
 	ref := reg.Host + "/app/web:1"
-	wantClause(t, "CRI PullImage", criPull(c, ref, nil), want, auth, "other.example")
+	err := criPull(c, ref, nil)
+	wantClause(t, "CRI PullImage", err, want, auth, "other.example")
+	sameAsStock(t, err, criPull(stock, ref, nil), want)
 	wantClause(t, "CRI RunPodSandbox", runSandbox(t, c, "clause-miss"), want, auth, "other.example")
 	wantClause(t, "transfer API pull", grpcPullK8s(t, c, ref, hostsDir), want, auth, "other.example")
 }
@@ -138,17 +155,27 @@ func TestClauseCallerCredentialsUsed(t *testing.T) {
 	})
 	wrong := newPassword(reg.user)
 
+	// Stock containerd of the same version, for the error it gives.
+	stock := startContainerd(t, bins.StockContainerd, harness.ContainerdConfig{HostsDir: hostsDir})
+
 	// The kubelet's credentials are refused: node credentials were not asked.
 	ref := reg.Host + "/app/web:1"
 	want := "node credentials: " + reg.Host + " refused the caller's credentials (401 Unauthorized); node credentials were not used"
-	wantClause(t, "CRI PullImage with wrong kubelet auth", criPull(c, ref, &runtime.AuthConfig{Username: reg.user, Password: wrong}), want, auth)
-	err := grpcPull(client(t, c), ref, ociRegistryOpts(hostsDir, hostCredentials{reg.Host: {reg.user, wrong}})...)
+	wrongAuth := &runtime.AuthConfig{Username: reg.user, Password: wrong}
+	err := criPull(c, ref, wrongAuth)
+	wantClause(t, "CRI PullImage with wrong kubelet auth", err, want, auth)
+	sameAsStock(t, err, criPull(stock, ref, wrongAuth), want)
+	err = grpcPull(client(t, c), ref, ociRegistryOpts(hostsDir, hostCredentials{reg.Host: {reg.user, wrong}})...)
 	wantClause(t, "transfer API pull with wrong client credentials", err, want, auth)
+	sameAsStock(t, err, grpcPull(client(t, stock), ref, ociRegistryOpts(hostsDir, hostCredentials{reg.Host: {reg.user, wrong}})...), want)
 
 	// The kubelet's credentials are good; the tag does not exist.
 	missing := reg.Host + "/app/web:missing"
 	want = "node credentials: the caller's credentials were used for " + reg.Host + ", not node credentials"
-	wantClause(t, "CRI PullImage of a missing tag with kubelet auth", criPull(c, missing, &runtime.AuthConfig{Username: reg.user, Password: reg.password}), want, auth)
+	goodAuth := &runtime.AuthConfig{Username: reg.user, Password: reg.password}
+	err = criPull(c, missing, goodAuth)
+	wantClause(t, "CRI PullImage of a missing tag with kubelet auth", err, want, auth)
+	sameAsStock(t, err, criPull(stock, missing, goodAuth), want)
 	err = grpcPull(client(t, c), missing, ociRegistryOpts(hostsDir, hostCredentials{reg.Host: {reg.user, reg.password}})...)
 	wantClause(t, "transfer API pull of a missing tag with client credentials", err, want, auth)
 
