@@ -112,8 +112,10 @@ func TestClauseProgramsFailed(t *testing.T) {
 	reg := startRegistry(t, "node", "app/web:1")
 	hostsDir := hostsDirFor(t, reg)
 	const token = "ya29.c.b0AXv0zTPQclausesecretclausesecret"
+	var dirs []string // where the helpers are: paths are not for the clause
 	helper := func(name, mode string, extra ...string) string {
-		_, program, env := installHelper(t, name, nil)
+		dir, program, env := installHelper(t, name, nil)
+		dirs = append(dirs, dir)
 		env = append(env, "CREDHELPER_MODE="+mode)
 		env = append(env, extra...)
 		return fmt.Sprintf("type = \"helper\"\nhelper = %q\nhosts = [%q]\ntimeout = \"2s\"\nenv = %s", program, reg.Host, tomlEnv(env))
@@ -135,7 +137,7 @@ func TestClauseProgramsFailed(t *testing.T) {
 		"; reasons in containerd's log)"
 	// What the programs printed: the helpers' reason on stdout, the
 	// crashing helper's and the provider's stderr.
-	printed := []string{token, "cannot fetch token", "eyJhbGciOiJSUzI1NiJ9", "helper broke", "provider failed", binDir, config}
+	printed := append([]string{token, "cannot fetch token", "eyJhbGciOiJSUzI1NiJ9", "helper broke", "provider failed", binDir, config}, dirs...)
 	ref := reg.Host + "/app/web:1"
 	wantClause(t, "CRI PullImage", criPull(c, ref, nil), want, printed...)
 	wantClause(t, "transfer API pull", grpcPullK8s(t, c, ref, hostsDir), want, printed...)
