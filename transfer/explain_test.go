@@ -68,10 +68,10 @@ func unexpectedStatus(code int, u string) error {
 }
 
 var (
-	noBasicAuth   = fmt.Errorf("failed to resolve image: pull access denied, repository does not exist or may require authorization: %w", fmt.Errorf("%w: no basic auth credentials", docker.ErrInvalidAuthorization))
-	invalidToken  = fmt.Errorf("failed to resolve image: %w", fmt.Errorf("server message: invalid_token: %w", docker.ErrInvalidAuthorization))
-	notFound      = fmt.Errorf("failed to resolve image: r.io/app:1: %w", errdefs.ErrNotFound)
-	failedSources = " (dockerconfig sources[0] failed; reasons in containerd's log)"
+	errNoBasicAuth  = fmt.Errorf("failed to resolve image: pull access denied, repository does not exist or may require authorization: %w", fmt.Errorf("%w: no basic auth credentials", docker.ErrInvalidAuthorization))
+	errInvalidToken = fmt.Errorf("failed to resolve image: %w", fmt.Errorf("server message: invalid_token: %w", docker.ErrInvalidAuthorization))
+	errNotFoundPull = fmt.Errorf("failed to resolve image: r.io/app:1: %w", errdefs.ErrNotFound)
+	failedSources   = " (dockerconfig sources[0] failed; reasons in containerd's log)"
 )
 
 func TestExplainClauses(t *testing.T) {
@@ -85,7 +85,7 @@ func TestExplainClauses(t *testing.T) {
 		{
 			name: "no node source has credentials",
 			asks: []ask{{host: "other.io"}},
-			err:  noBasicAuth,
+			err:  errNoBasicAuth,
 			want: "node credentials: no node source has credentials for other.io" + failedSources,
 		},
 		{
@@ -116,27 +116,27 @@ func TestExplainClauses(t *testing.T) {
 		{
 			name: "of two hosts, the one asked again refused",
 			asks: []ask{{host: "m.io"}, {host: "r.io"}, {host: "r.io"}},
-			err:  invalidToken,
+			err:  errInvalidToken,
 			want: "node credentials: m.io was sent the credential from static sources[1]" + failedSources +
 				"; node credentials: r.io refused the credential from static sources[1] (authorization failed)" + failedSources,
 		},
 		{
 			name: "two hosts and the error does not say which refused",
 			asks: []ask{{host: "m.io"}, {host: "r.io"}},
-			err:  invalidToken,
+			err:  errInvalidToken,
 			want: "node credentials: m.io was sent the credential from static sources[1]; a registry refused credentials (authorization failed)" + failedSources +
 				"; node credentials: r.io was sent the credential from static sources[1]; a registry refused credentials (authorization failed)" + failedSources,
 		},
 		{
 			name: "node credential sent, pull failed otherwise",
 			asks: []ask{{host: "r.io"}},
-			err:  notFound,
+			err:  errNotFoundPull,
 			want: "node credentials: r.io was sent the credential from static sources[1]" + failedSources,
 		},
 		{
 			name: "the caller's credentials were used",
 			asks: []ask{{host: "r.io", caller: "creds"}},
-			err:  notFound,
+			err:  errNotFoundPull,
 			want: "node credentials: the caller's credentials were used for r.io, not node credentials",
 		},
 		{
@@ -153,7 +153,7 @@ func TestExplainClauses(t *testing.T) {
 		},
 		{
 			name:    "not lent to the namespace",
-			err:     noBasicAuth,
+			err:     errNoBasicAuth,
 			notLent: `not lent to namespace "default"`,
 			want:    `node credentials: not lent to namespace "default"`,
 		},
@@ -192,9 +192,9 @@ func TestExplainLeavesOtherErrorsAlone(t *testing.T) {
 		err     error
 		notLent string
 	}{
-		{"not lent, not refused", notFound, `not lent to namespace "default"`},
+		{"not lent, not refused", errNotFoundPull, `not lent to namespace "default"`},
 		{"nothing asked", errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), ""},
-		{"nothing asked, refused", noBasicAuth, ""},
+		{"nothing asked, refused", errNoBasicAuth, ""},
 	} {
 		got := (&record{}).explain(context.Background(), tt.err, tt.notLent)
 		if got != tt.err {
@@ -207,7 +207,7 @@ func TestExplainLeavesOtherErrorsAlone(t *testing.T) {
 // containerd's gRPC status code for the error is unchanged.
 func TestExplainedKeepsErrdefsClass(t *testing.T) {
 	rec := runAsks(t, testChain(t), []ask{{host: "r.io"}})
-	got := rec.explain(context.Background(), notFound, "")
+	got := rec.explain(context.Background(), errNotFoundPull, "")
 	if !errdefs.IsNotFound(got) || errdefs.Resolve(got) != errdefs.ErrNotFound {
 		t.Errorf("explained not-found error is %v to errdefs", errdefs.Resolve(got))
 	}
@@ -225,11 +225,11 @@ func TestRefusalsPerHost(t *testing.T) {
 		sure bool
 	}{
 		{"status names the host", []ask{{host: "m.io"}, {host: "r.io"}}, unexpectedStatus(401, "http://r.io/v2/"), []string{"r.io"}, true},
-		{"asked again", []ask{{host: "m.io"}, {host: "m.io"}, {host: "r.io"}}, invalidToken, []string{"m.io"}, true},
-		{"only host sent one", []ask{{host: "other.io"}, {host: "r.io"}}, invalidToken, []string{"r.io"}, true},
-		{"cannot tell", []ask{{host: "m.io"}, {host: "r.io"}}, invalidToken, []string{"m.io", "r.io"}, false},
-		{"not a refusal", []ask{{host: "r.io"}, {host: "r.io"}}, notFound, nil, true},
-		{"a host that was sent nothing", []ask{{host: "other.io"}}, noBasicAuth, nil, true},
+		{"asked again", []ask{{host: "m.io"}, {host: "m.io"}, {host: "r.io"}}, errInvalidToken, []string{"m.io"}, true},
+		{"only host sent one", []ask{{host: "other.io"}, {host: "r.io"}}, errInvalidToken, []string{"r.io"}, true},
+		{"cannot tell", []ask{{host: "m.io"}, {host: "r.io"}}, errInvalidToken, []string{"m.io", "r.io"}, false},
+		{"not a refusal", []ask{{host: "r.io"}, {host: "r.io"}}, errNotFoundPull, nil, true},
+		{"a host that was sent nothing", []ask{{host: "other.io"}}, errNoBasicAuth, nil, true},
 	}
 	for _, tt := range tests {
 		rec := runAsks(t, testChain(t), tt.asks)
