@@ -39,6 +39,10 @@ type refusal struct {
 //   - the error says a registry refused credentials and only this host
 //     was sent any (a token endpoint on another host refused them).
 //
+// With basic auth, requests answered 401 before the first credential
+// arrived ask again too (concurrent uploads of a push); a second ask counts
+// only when the transfer failed with a refusal.
+//
 // When the error says a registry refused credentials and none of these
 // tells which of several hosts did, every host that was sent one is
 // counted, and sure is false. Nothing is refused when the error is not a
