@@ -222,3 +222,18 @@ func TestRefusedHostOnlyAnswerDropped(t *testing.T) {
 		t.Errorf("mirror helper ran %d times, want 1: the mirror did not refuse its answer", len(runs))
 	}
 }
+
+// CRI pulls in namespace k8s.io; with node credentials lent only to
+// another namespace, its refused pull says so.
+func TestClauseNotLentToCRINamespace(t *testing.T) {
+	reg := startRegistry(t, "node", "app/web:1")
+	hostsDir := hostsDirFor(t, reg)
+	auth := authFileFor(t, reg)
+	c := startContainerd(t, bins.Containerd, harness.ContainerdConfig{
+		HostsDir: hostsDir,
+		Nodecred: nodecredSection("namespaces = [\"default\"]\n", dockerconfigSource(auth)),
+	})
+	want := `node credentials: not lent to namespace "k8s.io"`
+	wantClause(t, "CRI PullImage", criPull(c, reg.Host+"/app/web:1", nil), want, auth)
+	wantClause(t, "transfer API pull in k8s.io", grpcPullK8s(t, c, reg.Host+"/app/web:1", hostsDir), want, auth)
+}
