@@ -20,18 +20,37 @@ type Named struct {
 // again from its cache is logged once (see unreported).
 type Chain []Named
 
-var _ Source = Chain(nil)
+var (
+	_ Source   = Chain(nil)
+	_ Reporter = Chain(nil)
+)
 
 // Get returns the first credential found, with Source set to the name of
 // the source that served it. It returns an error only when no source found
 // a credential and ctx is done.
 func (c Chain) Get(ctx context.Context, req Request) (Credential, error) {
-	for _, s := range c {
+	cred, _, err := c.lookup(ctx, req, false)
+	return cred, err
+}
+
+// GetReport is Get that also says what the sources did (see Report).
+func (c Chain) GetReport(ctx context.Context, req Request) (Credential, Report, error) {
+	return c.lookup(ctx, req, true)
+}
+
+// lookup is Get, with a Report when report is set: without, nothing is
+// recorded, so Get costs what it did before reports existed.
+func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential, Report, error) {
+	var r Report
+	if report {
+		r.chain = c
+	}
+	for i, s := range c {
 		cred, err := s.Get(ctx, req)
 		if err != nil {
 			metrics.Lookup(s.Name, "error")
 			if ctx.Err() != nil {
-				return Credential{}, ctx.Err()
+				return Credential{}, r, ctx.Err()
 			}
 			if unreported(err) {
 				log.G(ctx).WithFields(log.Fields{
@@ -39,14 +58,18 @@ func (c Chain) Get(ctx context.Context, req Request) (Credential, error) {
 					"host":   req.Host,
 				}).WithError(err).Warn("nodecred: credential source failed, asking the next one")
 			}
+			if report {
+				r.failed = append(r.failed, failure{index: i, err: err})
+			}
 			continue
 		}
 		if !cred.IsZero() {
 			metrics.Lookup(s.Name, "hit")
 			cred.Source = s.Name
-			return cred, nil
+			r.served = i + 1
+			return cred, r, nil
 		}
 		metrics.Lookup(s.Name, "miss")
 	}
-	return Credential{}, ctx.Err()
+	return Credential{}, r, ctx.Err()
 }

@@ -148,7 +148,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 	}
 	// client.Get's own error quotes the helper's whole output, which may
 	// hold a secret: build one from the parts, redacted.
-	pe := &programError{status: "malformed response", stderr: stderrReason(p.stderr)}
+	pe := &programError{kind: "helper", program: filepath.Base(h.program), status: "malformed response", stderr: stderrReason(p.stderr)}
 	if p.err != nil {
 		pe.status = p.err.Error()
 		pe.said = redact(string(p.stdout))
@@ -229,7 +229,7 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 	program, err := ResolveHelper(name)
 	if err != nil {
 		// A programError, so that the chain logs it once while it is cached.
-		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{status: err.Error()})
+		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{kind: "helper", program: "docker-credential-" + name, status: err.Error()})
 		s.missing.store(name, err, minFailureTTL, nil, false)
 		return nil, err
 	}

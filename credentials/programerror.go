@@ -22,6 +22,10 @@ func failureTTL(timeout time.Duration) time.Duration {
 // programError is a failed run of a helper or provider: how it ended and
 // what it said about why, redacted. It never holds the program's answer.
 type programError struct {
+	// kind and program name the program where anyone may read it (a
+	// pull's error, see Report): "helper" and the helper's file name, or
+	// "provider" and the provider's name from its config.
+	kind, program string
 	// status is how the run ended: "exit status 1", "timed out after 1m0s",
 	// "malformed response".
 	status string

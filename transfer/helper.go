@@ -19,8 +19,8 @@ type credentialHelper struct {
 	caller    registry.CredentialHelper // nil when the caller sent none
 	node      credentials.Source
 	namespace string
-	// lent records the node credentials handed out; nil records nothing.
-	lent *lent
+	// record records the answers given; nil records nothing.
+	record *record
 }
 
 var _ registry.CredentialHelper = (*credentialHelper)(nil)
@@ -30,23 +30,37 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 	if h.caller != nil {
 		c, err := h.caller.GetCredentials(h.ctx, ref, host)
 		if err != nil {
+			h.record.add(host, answerCallerFailed, credentials.Credential{}, credentials.Report{})
 			return registry.Credentials{}, err
 		}
 		if c.Username != "" || c.Secret != "" || c.Header != "" {
 			logger.WithField("source", "caller").Debug("nodecred: credential decision")
+			h.record.add(host, answerCaller, credentials.Credential{}, credentials.Report{})
 			return c, nil
 		}
 	}
-	cred, err := h.node.Get(h.ctx, credentials.Request{Host: host, Ref: ref, Namespace: h.namespace})
+	req := credentials.Request{Host: host, Ref: ref, Namespace: h.namespace}
+	var (
+		cred   credentials.Credential
+		report credentials.Report
+		err    error
+	)
+	if r, ok := h.node.(credentials.Reporter); ok {
+		cred, report, err = r.GetReport(h.ctx, req)
+	} else {
+		cred, err = h.node.Get(h.ctx, req)
+	}
 	if err != nil {
+		h.record.add(host, answerCancelled, credentials.Credential{}, credentials.Report{})
 		return registry.Credentials{}, err
 	}
 	if cred.IsZero() {
 		logger.WithField("source", "none").Debug("nodecred: credential decision")
+		h.record.add(host, answerNone, cred, report)
 		return registry.Credentials{Host: host}, nil
 	}
 	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("nodecred: credential decision")
-	h.lent.add(host, cred)
+	h.record.add(host, answerNode, cred, report)
 	if cred.IdentityToken != "" {
 		// An empty username tells containerd's authorizer the secret is an
 		// OAuth2 refresh token.

@@ -3,51 +3,110 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"sync"
+	"net/url"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/log"
-
-	"github.com/nodecred/nodecred/credentials"
 )
 
-// lent records the node credentials one transfer's registries were given,
-// so that the source can drop a cached answer the registry refused.
-type lent struct {
-	mu    sync.Mutex
-	creds []lentCredential
+// refusal is what a failed transfer's error says a registry refused.
+type refusal struct {
+	// hosts are the hosts that refused the credential they were sent.
+	hosts map[*hostRecord]bool
+	// sure is false when the error did not say which of several hosts
+	// refused: then every host that was sent a credential is in hosts.
+	sure bool
+	// status is what the registry answered: "401 Unauthorized", "403
+	// Forbidden", or "authorization failed" when the error has no status.
+	status string
+	// statusHost is the host whose request got status; "" when that was
+	// none of the hosts sent a credential (a token endpoint on another
+	// host): then status is every refusing host's.
+	statusHost string
 }
 
-type lentCredential struct {
-	host string
-	cred credentials.Credential
-}
-
-func (l *lent) add(host string, c credentials.Credential) {
-	if l == nil {
-		return
+// refusals works out, from a failed transfer's error and what its
+// registries were told, which hosts refused the credential they were sent.
+// A host refused when:
+//   - the error is a 401 or 403 from a request to it, or
+//   - containerd asked for its credentials again after it had been sent
+//     one: containerd asks again when the registry answers 401 to the
+//     credential (basic auth) or the token it got with it (a bearer
+//     challenge with an error), or
+//   - the error says a registry refused credentials and only this host
+//     was sent any (a token endpoint on another host refused them).
+//
+// With basic auth, requests answered 401 before the first credential
+// arrived ask again too (concurrent uploads of a push); a second ask counts
+// only when the transfer failed with a refusal.
+//
+// When the error says a registry refused credentials and none of these
+// tells which of several hosts did, every host that was sent one is
+// counted, and sure is false. Nothing is refused when the error is not a
+// refusal (see refused).
+func (r *record) refusals(err error) refusal {
+	out := refusal{hosts: map[*hostRecord]bool{}, sure: true, status: "authorization failed"}
+	if !refused(err) {
+		return out
 	}
-	l.mu.Lock()
-	l.creds = append(l.creds, lentCredential{host: host, cred: c})
-	l.mu.Unlock()
+	var st remoteerrors.ErrUnexpectedStatus
+	if errors.As(err, &st) && (st.StatusCode == http.StatusUnauthorized || st.StatusCode == http.StatusForbidden) {
+		out.status = fmt.Sprintf("%d %s", st.StatusCode, http.StatusText(st.StatusCode))
+		if u, perr := url.Parse(st.RequestURL); perr == nil {
+			out.statusHost = u.Host
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var sent []*hostRecord
+	named := false // the status is from a request to a host that was sent a credential
+	for _, h := range r.hosts {
+		if !h.sent() {
+			continue
+		}
+		sent = append(sent, h)
+		named = named || h.host == out.statusHost
+		if h.host == out.statusHost || h.reasked > 0 {
+			out.hosts[h] = true
+		}
+	}
+	if !named {
+		out.statusHost = ""
+	}
+	if len(out.hosts) == 0 && len(sent) > 0 {
+		for _, h := range sent {
+			out.hosts[h] = true
+		}
+		out.sure = len(sent) == 1
+	}
+	return out
 }
 
-// rejectIfRefused tells the sources of the credentials lent to a transfer
-// that failed with err when err says a registry refused credentials, so
-// that a cached answer of a helper or provider is dropped and the next pull
-// runs the program again. Sources drop an answer at most once per failure
+// statusOf is what host h was answered when it refused.
+func (f refusal) statusOf(h *hostRecord) string {
+	if f.statusHost == "" || f.statusHost == h.host {
+		return f.status
+	}
+	return "authorization failed"
+}
+
+// reject tells the sources of the node credentials that the hosts in f
+// refused, so that a cached answer of a helper or provider is dropped and
+// the next pull runs the program again. Answers lent to other hosts in the
+// same transfer stay. Sources drop an answer at most once per failure
 // lifetime, so a plainly wrong credential costs one run per that time.
-func (l *lent) rejectIfRefused(ctx context.Context, err error) {
-	if l == nil || !refused(err) {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, c := range l.creds {
-		if c.cred.Reject() {
-			log.G(ctx).WithFields(log.Fields{"host": c.host, "source": c.cred.Source}).
+func (r *record) reject(ctx context.Context, f refusal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.hosts {
+		if !f.hosts[h] || h.answer != answerNode {
+			continue
+		}
+		if h.cred.Reject() {
+			log.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
 				Info("nodecred: registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
 		}
 	}

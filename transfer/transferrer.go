@@ -59,9 +59,10 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 		return fmt.Errorf("namespace %q may not use node credentials: %w", ns, errdefs.ErrPermissionDenied)
 	}
 
+	notLent := t.notLent(src, dst, ns, allowed)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lent := &lent{}
+	rec := &record{}
 	var cleanup []func()
 	defer func() {
 		for _, f := range cleanup {
@@ -70,20 +71,44 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 	}()
 	var err error
 	if nr, ok := src.(*NodeRegistry); ok {
-		src, err = nr.registry(ctx, t.helper(ctx, ns, lent))
+		src, err = nr.registry(ctx, t.helper(ctx, ns, rec))
 	} else {
-		src, err = t.prepare(ctx, src, ns, allowed, lent, &cleanup)
+		src, err = t.prepare(ctx, src, ns, allowed, rec, &cleanup)
 	}
 	if err != nil {
 		return err
 	}
-	dst, err = t.prepare(ctx, dst, ns, allowed && t.opts.Push, lent, &cleanup)
+	dst, err = t.prepare(ctx, dst, ns, allowed && t.opts.Push, rec, &cleanup)
 	if err != nil {
 		return err
 	}
 	err = t.inner.Transfer(ctx, src, dst, opts...)
-	lent.rejectIfRefused(ctx, err)
-	return err
+	if err == nil {
+		return nil
+	}
+	return rec.explain(ctx, err, notLent)
+}
+
+// notLent says why node credentials were not lent to a registry of this
+// transfer, if they were not: a clause for a failed transfer's error.
+func (t *Transferrer) notLent(src, dst any, ns string, allowed bool) string {
+	switch {
+	case !allowed && (isRegistry(src) || isRegistry(dst)):
+		return fmt.Sprintf("not lent to namespace %q", ns)
+	case !t.opts.Push && isRegistry(dst):
+		return "not lent to pushes (push = false)"
+	}
+	return ""
+}
+
+// isRegistry reports whether v is a registry that the Transferrer may give
+// node credentials.
+func isRegistry(v any) bool {
+	switch v.(type) {
+	case *receivedRegistry, *registry.OCIRegistry:
+		return true
+	}
+	return false
 }
 
 // prepare returns what the wrapped transferrer gets in place of v: with
@@ -91,13 +116,13 @@ func (t *Transferrer) Transfer(ctx context.Context, src, dst any, opts ...transf
 // source second; without, the registry stock containerd would use. Anything
 // that is not a registry is returned as it is. Functions to run once the
 // transfer is done are added to cleanup.
-func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, lent *lent, cleanup *[]func()) (any, error) {
+func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, rec *record, cleanup *[]func()) (any, error) {
 	switch r := v.(type) {
 	case *receivedRegistry:
 		if !lend {
 			return r.stock(ctx)
 		}
-		nr, done, err := r.withCredentials(ctx, t.helper(ctx, ns, lent))
+		nr, done, err := r.withCredentials(ctx, t.helper(ctx, ns, rec))
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +132,7 @@ func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, 
 		if !lend {
 			return r, nil
 		}
-		nr, done, err := rehome(ctx, r, t.helper(ctx, ns, lent))
+		nr, done, err := rehome(ctx, r, t.helper(ctx, ns, rec))
 		if err != nil {
 			return nil, err
 		}
@@ -117,6 +142,6 @@ func (t *Transferrer) prepare(ctx context.Context, v any, ns string, lend bool, 
 	return v, nil
 }
 
-func (t *Transferrer) helper(ctx context.Context, ns string, lent *lent) *credentialHelper {
-	return &credentialHelper{ctx: ctx, node: t.source, namespace: ns, lent: lent}
+func (t *Transferrer) helper(ctx context.Context, ns string, rec *record) *credentialHelper {
+	return &credentialHelper{ctx: ctx, node: t.source, namespace: ns, record: rec}
 }

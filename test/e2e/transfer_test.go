@@ -85,9 +85,11 @@ func TestNamespaceScoping(t *testing.T) {
 	cl := client(t, c)
 	ref := reg.Host + "/app/web:1"
 
-	if err := transferPull(cl, "default", ref, ociRegistry(t, ref, hostsDir)); err == nil || !isAuthError(err) {
+	err := transferPull(cl, "default", ref, ociRegistry(t, ref, hostsDir))
+	if err == nil || !isAuthError(err) {
 		t.Fatalf("pull in namespace default: err = %v, want an authorization failure", err)
 	}
+	wantClause(t, "pull in namespace default", err, `node credentials: not lent to namespace "default"`, auth)
 	if err := transferPull(cl, "default", ref, &transfer.NodeRegistry{Reference: ref, HostDir: hostsDir}); err == nil {
 		t.Fatalf("NodeRegistry pull in namespace default succeeded; want it refused")
 	}
@@ -127,6 +129,8 @@ func TestPushGetsNodeCredentialsOnlyWhenAllowed(t *testing.T) {
 				t.Fatalf("push with push = true: err = %v, manifest in registry = %v", err, pushed)
 			case !push && (err == nil || !isAuthError(err) || pushed):
 				t.Fatalf("push with push = false: err = %v, manifest in registry = %v; want an authorization failure", err, pushed)
+			case !push:
+				wantClause(t, "push with push = false", err, "node credentials: not lent to pushes (push = false)", auth)
 			}
 		})
 	}
