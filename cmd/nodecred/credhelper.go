@@ -445,11 +445,7 @@ func dockerConfigHosts(path string, add func(string)) error {
 
 // kubeletHosts calls add with each provider's matchImages entries.
 func kubeletHosts(path string, add func(string)) error {
-	data, err := readBounded(path)
-	if err != nil {
-		return err
-	}
-	cfg, err := credentials.ParseKubeletConfig(data)
+	cfg, err := credentials.ReadKubeletConfig(path) // a file or a directory, as the kubelet reads it
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
