@@ -310,6 +310,7 @@ func FuzzParseKubeletConfig(f *testing.F) {
 	f.Add(providerConfig(`"r.io"`, "-1m", map[string]string{"A": "b"})+"  args: [x]\n", "hunter2")
 	f.Add("apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  env:\n  - name: A\n    value: [x]\n", "pw")
 	f.Add("providers:\n- env:\n  - value: x\n    valeu: y\n", "token-1")
+	f.Add(providerConfig(`"r.io"`, "1m", map[string]string{"A": "b"})+"  tokenAttributes: {serviceAccountTokenAudience: aud, cacheType: Pod, requiredServiceAccountAnnotationKeys: [\"bad key\"]}\n", "s3cret")
 	f.Fuzz(func(t *testing.T, text, secret string) {
 		var doc any
 		if yaml.Unmarshal([]byte(text), &doc) != nil {

@@ -3,6 +3,7 @@ package credentials
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -275,4 +276,57 @@ func TestRequireServiceAccountProviders(t *testing.T) {
 	if len(infos) != 2 || infos[0].Skipped == "" || infos[1].Skipped != "" {
 		t.Fatalf("providers %+v, want sa-only skipped with its reason", infos)
 	}
+}
+
+// FuzzKubeletConfigDirectory checks that a valid config split across two
+// files of a directory, at any point, reads as the one file does: the same
+// providers, in the same order, each from its own file.
+func FuzzKubeletConfigDirectory(f *testing.F) {
+	f.Add(providerConfig(`"r.io"`, "1m", map[string]string{"A": "b"}, map[string]string{"C": "d"}), uint8(1))
+	f.Add(dirConfig("kubelet.config.k8s.io/v1beta1", "a", "b", "c"), uint8(0))
+	f.Add(dirConfig("kubelet.config.k8s.io/v1", "a", "b")+"  tokenAttributes: {serviceAccountTokenAudience: x, cacheType: Token, requireServiceAccount: false}\n", uint8(2))
+	f.Fuzz(func(t *testing.T, text string, split uint8) {
+		cfg, err := ParseKubeletConfig([]byte(text))
+		if err != nil {
+			return
+		}
+		k := int(split) % (len(cfg.Providers) + 1)
+		var files []kubeletFile
+		for i, part := range [][]any{toAny(cfg.Providers[:k]), toAny(cfg.Providers[k:])} {
+			doc := map[string]any{"apiVersion": cfg.APIVersion, "kind": "CredentialProviderConfig", "providers": part}
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, kubeletFile{Path: fmt.Sprintf("/d/%d.json", i), Data: b})
+		}
+		enc, _ := json.Marshal(files)
+		entries, err := parseKubeletFiles(enc)
+		if err != nil {
+			t.Fatalf("split at %d: %v; the one file parses", k, err)
+		}
+		if len(entries) != len(cfg.Providers) {
+			t.Fatalf("split at %d: %d providers, want %d", k, len(entries), len(cfg.Providers))
+		}
+		for i, e := range entries {
+			want := "/d/0.json"
+			if i >= k {
+				want = "/d/1.json"
+			}
+			if e.Name != cfg.Providers[i].Name || e.file != want {
+				t.Fatalf("provider %d is %q from %s, want %q from %s", i, e.Name, e.file, cfg.Providers[i].Name, want)
+			}
+		}
+	})
+}
+
+// toAny renders v as decoded JSON, as a file would hold it.
+func toAny[T any](v []T) []any {
+	b, _ := json.Marshal(v)
+	var out []any
+	_ = json.Unmarshal(b, &out)
+	if out == nil {
+		out = []any{}
+	}
+	return out
 }
