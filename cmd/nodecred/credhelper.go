@@ -450,6 +450,9 @@ func kubeletHosts(path string, add func(string)) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, p := range cfg.Providers {
+		if ta := p.TokenAttributes; ta != nil && ta.RequireServiceAccount != nil && *ta.RequireServiceAccount {
+			continue // never runs for the node: no credential from it
+		}
 		for _, m := range p.MatchImages {
 			add(m)
 		}
