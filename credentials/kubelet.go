@@ -238,7 +238,7 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 		if needsServiceAccount(p) {
 			np.skip = skipServiceAccount
 			log.L.WithFields(log.Fields{"provider": p.Name, "file": e.file}).
-				Warn("nodecred: credential provider skipped: " + skipServiceAccount)
+				Info("nodecred: credential provider skipped: " + skipServiceAccount)
 		}
 		ps = append(ps, np)
 	}
