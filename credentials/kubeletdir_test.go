@@ -330,3 +330,52 @@ func toAny[T any](v []T) []any {
 	}
 	return out
 }
+
+// TestKubeletConfigDirectoryFromConfigMapVolume: a config directory that is
+// a Kubernetes ConfigMap volume (cp.yaml -> ..data/cp.yaml, ..data a
+// symlink to a timestamped directory) is read through its symlinks, and
+// the kubelet's swap of ..data to a new directory is picked up.
+func TestKubeletConfigDirectoryFromConfigMapVolume(t *testing.T) {
+	binDir, _ := kubeletSetup(t, "p")
+	dir := t.TempDir()
+	version := func(stamp, user string) {
+		t.Helper()
+		d := filepath.Join(dir, "..2026_12_06_"+stamp)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		text := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 10m\n  apiVersion: " + v1Provider +
+			"\n  env:\n  - {name: PROVIDER_USER, value: " + user + "}\n  - {name: PROVIDER_PASSWORD, value: pw}\n"
+		if err := os.WriteFile(filepath.Join(d, "cp.yaml"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// As the kubelet's atomic writer: a new ..data link renamed over the old.
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(filepath.Base(d), tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version("a", "first")
+	if err := os.Symlink("..data/cp.yaml", filepath.Join(dir, "cp.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenKubeletSource(dir, binDir, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	get := func() string {
+		c, _ := src.Get(context.Background(), Request{Host: "r.io", Ref: "r.io/a:1"})
+		return c.Username
+	}
+	if u := get(); u != "first" {
+		t.Fatalf("served %q, want first", u)
+	}
+	version("b", "second")
+	if u := get(); u != "second" {
+		t.Fatalf("served %q after the ..data swap, want second", u)
+	}
+}
