@@ -6,6 +6,7 @@
 package nodecred
 
 import (
+	"io"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,15 @@ func defaultConfig() *rawConfig {
 type instance struct {
 	source  credentials.Source
 	options transfer.Options
+}
+
+// Close closes the node's sources when containerd stops: their renewals
+// end and no program is started any more.
+func (i *instance) Close() error {
+	if c, ok := i.source.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 func init() {

@@ -2,6 +2,7 @@ package nodecred
 
 import (
 	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
 
+	"github.com/nodecred/nodecred/credentials"
 	nctransfer "github.com/nodecred/nodecred/transfer"
 	"github.com/nodecred/nodecred/version"
 )
@@ -138,6 +140,11 @@ func TestOneTransferPluginAndItIsWrapped(t *testing.T) {
 	if p == nil {
 		t.Fatal("nodecred plugin not in the plugin set")
 	}
+	if inst, err := p.Instance(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := inst.(io.Closer); !ok {
+		t.Errorf("the nodecred instance %T is not an io.Closer: containerd would not close it on shutdown", inst)
+	}
 	if got := p.Meta.Exports["sources"]; got != "dockerconfig,static" {
 		t.Errorf("exports sources = %q, want dockerconfig,static", got)
 	}
@@ -199,3 +206,30 @@ func containsType(ts []plugin.Type, t plugin.Type) bool {
 	}
 	return false
 }
+
+// TestPluginInstanceClosesItsSources: containerd's server.Stop closes each
+// plugin instance that is an io.Closer; nodecred's is (checked on the
+// initialised plugin by TestOneTransferPluginAndItIsWrapped), and closes
+// its chain's sources.
+func TestPluginInstanceClosesItsSources(t *testing.T) {
+	var _ io.Closer = (*instance)(nil) // what server.Stop looks for
+	closed := 0
+	i := &instance{source: credentials.Chain{
+		{Name: "a", Source: closeCounter{&closed}},
+		{Name: "b", Source: credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+			return credentials.Credential{}, nil
+		})},
+		{Name: "c", Source: closeCounter{&closed}},
+	}}
+	if err := i.Close(); err != nil || closed != 2 {
+		t.Fatalf("Close: %v, closed %d sources, want the 2 that have a lifecycle", err, closed)
+	}
+}
+
+type closeCounter struct{ n *int }
+
+func (closeCounter) Get(context.Context, credentials.Request) (credentials.Credential, error) {
+	return credentials.Credential{}, nil
+}
+
+func (c closeCounter) Close() error { *c.n++; return nil }

@@ -201,6 +201,23 @@ func BenchmarkReloadCheck(b *testing.B) {
 		f := newReloadingFile(path, maxDockerConfigSize, false, ParseDockerConfig)
 		measure(b, func() { f.Load(ctx) })
 	})
+	// A kubelet config directory of three files, as a node with a drop-in
+	// or two has: a stat of the directory, its listing and a stat per file.
+	dir := b.TempDir()
+	for _, name := range []string{"10-eks.yaml", "20-own.yaml", "30-more.yml"} {
+		text := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: " + strings.TrimSuffix(name, filepath.Ext(name)) +
+			"\n  matchImages: [\"r.io\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("kubelet-dir-of-3-per-lookup", func(b *testing.B) {
+		s := NewKubeletSource(dir, b.TempDir(), time.Second)
+		if _, ok := s.file.Load(ctx); !ok {
+			b.Fatal("the directory did not load")
+		}
+		measure(b, func() { s.file.Load(ctx) })
+	})
 	b.Run("watcher-atomic-load", func(b *testing.B) {
 		var p atomic.Pointer[DockerConfig]
 		cfg, _ := ParseDockerConfig([]byte(`{"auths": {"r.io": {"auth": "dTpw"}}}`))

@@ -27,13 +27,16 @@ import (
 type answers[V any] struct {
 	kind, program string // metric and log labels
 	clock         func() time.Time
-	// after runs f after d, like time.AfterFunc; tests replace it.
+	// after runs f after d, like time.AfterFunc; tests replace it. nil:
+	// time.AfterFunc, with the timer kept for close.
 	after func(d time.Duration, f func())
 	renew bool // renewal on; off behaves as the kubelet does
 
 	mu      sync.Mutex
 	entries map[string]*answer[V]
 	rejects map[string]time.Time // when a key was last dropped as rejected
+	timers  map[*time.Timer]struct{}
+	closed  bool // its program was removed from the config: nothing is run or kept any more
 	group   singleflight.Group
 }
 
@@ -51,10 +54,56 @@ func newAnswers[V any](kind, program string, clock func() time.Time, renew bool)
 	}
 	return &answers[V]{
 		kind: kind, program: program, clock: clock, renew: renew,
-		after:   func(d time.Duration, f func()) { time.AfterFunc(d, f) },
 		entries: map[string]*answer[V]{},
 		rejects: map[string]time.Time{},
+		timers:  map[*time.Timer]struct{}{},
 	}
+}
+
+// later runs f after d unless the cache is closed first.
+func (c *answers[V]) later(d time.Duration, f func()) {
+	if c.after != nil {
+		c.after(d, func() {
+			if !c.isClosed() {
+				f()
+			}
+		})
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	var t *time.Timer
+	// c.mu is held until t is set and kept, so f's own locking waits for it.
+	t = time.AfterFunc(d, func() {
+		c.mu.Lock()
+		delete(c.timers, t)
+		c.mu.Unlock()
+		f()
+	})
+	c.timers[t] = struct{}{}
+}
+
+// close drops every answer and stops every renewal: the cache's program
+// was removed from the config or changed, or containerd is stopping.
+// Nothing is stored, renewed or run for it afterwards.
+func (c *answers[V]) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for t := range c.timers {
+		t.Stop()
+	}
+	clear(c.timers)
+	clear(c.entries)
+}
+
+func (c *answers[V]) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // lookup returns the live answer for key and marks it used.
@@ -119,13 +168,17 @@ func (c *answers[V]) store(key string, value V, ttl time.Duration, renew func() 
 	now := c.clock()
 	a := &answer[V]{value: value, born: now, expires: now.Add(ttl), used: used}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	c.sweep(now)
 	c.entries[key] = a
 	c.mu.Unlock()
 	if renew != nil && c.renew {
 		a.renew = renew
 		half := ttl / 2
-		c.after(half+time.Duration(rand.Int64N(int64(ttl/10)+1)), func() { c.renewal(key, a, 0) })
+		c.later(half+time.Duration(rand.Int64N(int64(ttl/10)+1)), func() { c.renewal(key, a, 0) })
 	}
 }
 
@@ -146,16 +199,19 @@ func (c *answers[V]) sweep(now time.Time) {
 // is the number of failed renewals so far in this streak.
 func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
 	c.mu.Lock()
-	current := c.entries[key] == a
+	current := c.entries[key] == a && !c.closed
 	used := a.used
 	c.mu.Unlock()
 	if !current || !used {
-		return // replaced, dropped, or nobody used it: let it expire
+		return // replaced, dropped, closed, or nobody used it: let it expire
 	}
 	v, _, _ := c.group.Do(key, func() (any, error) { return renewed(a.renew()), nil })
 	result, isRenewal := v.(renewed)
 	if !isRenewal {
 		return // a lookup's run for key got there first and stored its answer
+	}
+	if c.isClosed() {
+		return // its program was removed from the config meanwhile
 	}
 	ok := bool(result)
 	metrics.Renewal(c.kind, c.program, ok)
@@ -171,7 +227,7 @@ func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
 			Info("nodecred: credential renewal failed; serving the current answer until it expires and retrying")
 	}
 	if wait := renewalBackoff(a.expires.Sub(a.born), failed); c.clock().Add(wait).Before(a.expires) {
-		c.after(wait, func() { c.renewal(key, a, failed+1) })
+		c.later(wait, func() { c.renewal(key, a, failed+1) })
 	}
 }
 

@@ -300,10 +300,13 @@ var _ Source = (*DockerConfigSource)(nil)
 // A missing file is not an error: it may appear later. Helpers it names run
 // with timeout.
 func NewDockerConfigSource(path string, timeout time.Duration, opts ...Option) *DockerConfigSource {
-	return &DockerConfigSource{
+	s := &DockerConfigSource{
 		file:    newReloadingFile(path, maxDockerConfigSize, true, ParseDockerConfig),
 		helpers: newHelperSet(timeout, applyOptions(opts).renew),
 	}
+	// A helper the new contents no longer name runs no more.
+	s.file.replaced = func(_, cfg DockerConfig) { s.helpers.keepOnly(cfg.helperNames(), false) }
+	return s
 }
 
 // Get answers with the helper docker would ask for the contacted host (its

@@ -23,7 +23,8 @@ const (
 	defaultExecTimeout = time.Minute
 	// pipeGrace is how long the output pipes are drained after the program
 	// has exited and its process group is killed. Only a process that left
-	// the group (setsid) can still hold them open then.
+	// the group (setsid) or was handed the pipe (SCM_RIGHTS) can still hold
+	// them open then.
 	pipeGrace = 200 * time.Millisecond
 )
 
@@ -45,10 +46,19 @@ type runner interface {
 
 // execRunner runs a command directly, with no shell, in its own process
 // group. At timeout it kills the program and every process descended from
-// it (setsid or not, see killTree); when the program exits, it kills what is
-// left of its process group, so a child that kept stdout open cannot hold
-// back an answer the program already gave.
+// it (setsid or not, see killTree), then waits at most reapWait for it to
+// exit: a program that cannot be killed (stuck in the kernel on a hung NFS
+// or FUSE mount, or frozen) fails the run as a timeout and is reaped in the
+// background whenever it exits (see stuckRuns). When the program exits, it
+// kills what is left of its process group, so a child that kept stdout open
+// cannot hold back an answer the program already gave. No signal reaches a
+// process that is neither the program nor its descendant.
 type execRunner struct{}
+
+// reapWait bounds the wait for a killed program to exit. SIGKILL ends any
+// process that can be ended within milliseconds; one still there after
+// this is stuck in the kernel, and waiting longer would hold the pull.
+var reapWait = 2 * time.Second
 
 var errOutputTooLarge = fmt.Errorf("output larger than %d bytes", maxStdout)
 
@@ -56,6 +66,9 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = defaultExecTimeout
+	}
+	if err := stuck.check(c.Path); err != nil {
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -91,29 +104,39 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	stdout := &boundedBuffer{limit: maxStdout, overflow: cancel}
 	stderr := &tailBuffer{limit: maxStderr}
 	outDone, errDone := drain(outR, stdout), drain(errR, stderr)
+	p := newOwnedProcess(cmd)
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { waited <- p.wait() }()
 
-	timedOut := false
+	timedOut, unreaped := false, false
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
 		// Decided here, not after the pipes are drained: a program that
 		// answered just before its timeout has answered.
 		timedOut = errors.Is(ctx.Err(), context.DeadlineExceeded)
-		killTree(cmd.Process.Pid)
-		err = <-waited
+		p.killTree()
+		t := time.NewTimer(reapWait)
+		select {
+		case err = <-waited:
+		case <-t.C:
+			unreaped = true
+			stuck.add(c.Path, waited)
+		}
+		t.Stop()
 	}
-	killGroup(cmd.Process.Pid)
 	deadline := time.Now().Add(pipeGrace)
+	if unreaped {
+		deadline = time.Now() // the stuck program holds the pipes
+	}
 	_ = outR.SetReadDeadline(deadline)
 	_ = errR.SetReadDeadline(deadline)
-	outHeld, errHeld := <-outDone, <-errDone
-	if outHeld || errHeld {
-		killPipeHolders(outR, errR)
-	}
+	<-outDone
+	<-errDone
 
 	switch {
+	case unreaped:
+		return nil, stderr.Bytes(), &stuckError{timeout: timeout, timedOut: timedOut}
 	case stdout.overflowed:
 		return nil, stderr.Bytes(), errOutputTooLarge
 	case timedOut:
@@ -129,14 +152,14 @@ func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
 	return stdout.Bytes(), stderr.Bytes(), nil
 }
 
-// drain copies r into w until EOF or r's read deadline; the channel says
-// whether the deadline cut it short, that is, whether something still held
-// the pipe's write end.
-func drain(r *os.File, w io.Writer) <-chan bool {
-	done := make(chan bool, 1)
+// drain copies r into w until EOF or r's read deadline. A process that
+// still holds the pipe's write end then, outside the program's process
+// group, is left alone: nodecred closes its end, and stops waiting.
+func drain(r *os.File, w io.Writer) <-chan struct{} {
+	done := make(chan struct{})
 	go func() {
-		_, err := io.Copy(w, r)
-		done <- errors.Is(err, os.ErrDeadlineExceeded)
+		_, _ = io.Copy(w, r)
+		close(done)
 	}()
 	return done
 }

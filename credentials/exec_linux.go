@@ -2,31 +2,116 @@ package credentials
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// killTree kills pid, its process group, and every process descended from
-// it, including children that called setsid and so left the group. It
-// stops the tree first, so that nothing forks or exits between the look
-// and the kill, then walks parent links in /proc. A descendant whose parent
-// had already exited before the timeout was reparented to init and is out
-// of reach; it is still killed if it holds the program's output pipes (see
-// killPipeHolders).
-func killTree(pid int) {
-	for _, p := range descendants(pid) {
-		_ = syscall.Kill(p, syscall.SIGSTOP)
-	}
-	tree := descendants(pid)
-	killGroup(pid)
-	for _, p := range tree {
-		_ = syscall.Kill(p, syscall.SIGKILL)
+// awaitExit waits for pid, a child of this process, to exit, and leaves it
+// unreaped (WNOWAIT): while it is a zombie, its pid and process group id
+// are not given to any other process.
+func awaitExit(pid int) bool {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return err == nil
+		}
 	}
 }
 
-// descendants returns root and every process below it, from /proc.
+// killTree kills the program, its process group, and every process
+// descended from it, including children that called setsid and so left the
+// group. It stops the tree first, so that nothing forks or exits between the
+// look and the kill, then walks parent links in /proc. A descendant whose
+// parent had already exited was reparented to init and is out of reach.
+//
+// A process is signalled only through a pidfd opened before its parent was
+// checked (see ownedTree), so a pid that was reused by another process
+// meanwhile is never signalled; the process group only while the program
+// is not reaped, so that its id is still the program's.
+func (p *ownedProcess) killTree() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return
+	}
+	stop := ownedTree(p.pid, descendants(p.pid))
+	stop.signal(unix.SIGSTOP)
+	stop.close()
+	kill := ownedTree(p.pid, descendants(p.pid))
+	defer kill.close()
+	killGroup(p.pid)
+	kill.signal(unix.SIGKILL)
+}
+
+// tree is processes to signal, each held by a pidfd, or by pid where the
+// kernel has no pidfds (before Linux 5.3).
+type tree struct {
+	fds  []int
+	pids []int
+}
+
+// ownedTree opens the root, which is this process's unreaped child, and
+// each of candidates (root and its descendants, parents before children, as
+// descendants lists them) whose parent, read after the pidfd was opened,
+// is already in the tree. A pid reused since the listing by a process
+// outside the tree fails that check; one that exits after the check keeps
+// its pidfd, which then signals nothing.
+func ownedTree(root int, candidates []int) tree {
+	var t tree
+	owned := map[int]bool{}
+	noPidfd := false
+	for _, pid := range candidates {
+		fd := -1
+		if !noPidfd {
+			var err error
+			fd, err = unix.PidfdOpen(pid, 0)
+			switch {
+			case errors.Is(err, unix.ENOSYS):
+				noPidfd, fd = true, -1
+			case err != nil:
+				continue // gone
+			}
+		}
+		if pid != root {
+			if ppid, ok := parentOf(pid); !ok || !owned[ppid] {
+				if fd >= 0 {
+					unix.Close(fd)
+				}
+				continue
+			}
+		}
+		owned[pid] = true
+		if fd >= 0 {
+			t.fds = append(t.fds, fd)
+		} else {
+			t.pids = append(t.pids, pid)
+		}
+	}
+	return t
+}
+
+func (t tree) signal(sig unix.Signal) {
+	for _, fd := range t.fds {
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
+	for _, pid := range t.pids {
+		_ = unix.Kill(pid, sig)
+	}
+}
+
+func (t tree) close() {
+	for _, fd := range t.fds {
+		unix.Close(fd)
+	}
+}
+
+// descendants returns root and every process below it, from /proc, parents
+// before children.
 func descendants(root int) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -66,34 +151,4 @@ func parentOf(pid int) (int, bool) {
 	}
 	ppid, err := strconv.Atoi(fields[1])
 	return ppid, err == nil
-}
-
-// killPipeHolders kills every process that has one of pipes open: after
-// the program exited and its group was killed, only a process that left the
-// group can, and it would otherwise hold the pipe, and a process slot, for
-// as long as it likes.
-func killPipeHolders(pipes ...*os.File) {
-	targets := map[string]bool{}
-	for _, f := range pipes {
-		var st syscall.Stat_t
-		if syscall.Fstat(int(f.Fd()), &st) == nil {
-			targets["pipe:["+strconv.FormatUint(st.Ino, 10)+"]"] = true
-		}
-	}
-	self := os.Getpid()
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		fdDir := "/proc/" + p.Name() + "/fd/"
-		fds, _ := os.ReadDir(fdDir)
-		for _, fd := range fds {
-			if link, err := os.Readlink(fdDir + fd.Name()); err == nil && targets[link] {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				break
-			}
-		}
-	}
 }

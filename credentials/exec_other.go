@@ -4,7 +4,6 @@ package credentials
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 )
 
@@ -24,15 +23,17 @@ var errNoTreeKill = errors.New("nodecred does not run credential programs on thi
 // runs.
 func ownProcessGroup(cmd *exec.Cmd) { cmd.Err = errNoTreeKill }
 
+// awaitExit cannot wait without reaping here.
+func awaitExit(int) bool { return false }
+
 // killTree kills the program itself; nothing starts here, see ownProcessGroup.
-func killTree(pid int) {
-	if p, err := os.FindProcess(pid); err == nil {
-		_ = p.Kill()
+func (p *ownedProcess) killTree() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reaped {
+		_ = p.cmd.Process.Kill()
 	}
 }
 
 // killGroup has no group to kill.
 func killGroup(int) {}
-
-// killPipeHolders cannot find the holders here.
-func killPipeHolders(...*os.File) {}

@@ -2,11 +2,16 @@
 
 package credentials
 
-import "os"
+// awaitExit cannot wait without reaping here.
+func awaitExit(int) bool { return false }
 
-// killTree kills pid and its process group; without /proc, children that
-// left the group (setsid) are out of reach.
-func killTree(pid int) { killGroup(pid) }
-
-// killPipeHolders has no /proc to find holders outside the group with.
-func killPipeHolders(...*os.File) {}
+// killTree kills the program's process group while the program is not
+// reaped; without /proc, children that left the group (setsid) are out of
+// reach.
+func (p *ownedProcess) killTree() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reaped {
+		killGroup(p.pid)
+	}
+}

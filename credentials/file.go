@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +61,14 @@ type reloadingFile[T any] struct {
 	wait time.Duration
 	// open opens the file for reading; tests replace it to hold a read.
 	open func(path string) (*os.File, error)
+	// replaced, when set, is told of each new value and the one it
+	// replaced (the zero value when the file was missing), after the
+	// swap; f.mu is held. Same contents are no new value.
+	replaced func(old, new T)
+	// dirs: the path may also be a directory, whose files readAll reads
+	// (the kubelet's config directory).
+	dirs    bool
+	readAll func(open func(string) (*os.File, error), path string, limit int64) (fileStamp, []byte, error)
 
 	state atomic.Pointer[fileState[T]] // nil until the first lookup
 
@@ -69,9 +78,10 @@ type reloadingFile[T any] struct {
 
 // fileState is what a lookup serves, and the stamp it is for.
 type fileState[T any] struct {
-	stamp  fileStamp // of the path when last looked at
-	value  T         // last good parse
-	loaded bool      // value is set
+	stamp  fileStamp         // of the path when last looked at
+	value  T                 // last good parse
+	loaded bool              // value is set
+	sum    [sha256.Size]byte // of the contents value was parsed from
 }
 
 // fileRead is a read in flight.
@@ -88,16 +98,26 @@ type fileStamp struct {
 	ino    uint64
 	mode   fs.FileMode
 	fault  string // why stat failed, other than a missing file
+	dir    string // a directory's files, when dirs (see dirStamp)
 }
 
 func newReloadingFile[T any](path string, limit int64, secret bool, parse func([]byte) (T, error)) *reloadingFile[T] {
-	return &reloadingFile[T]{path: path, limit: limit, parse: parse, secret: secret, wait: fileReadWait, open: openForRead}
+	return &reloadingFile[T]{path: path, limit: limit, parse: parse, secret: secret, wait: fileReadWait, open: openForRead, readAll: readRegular}
+}
+
+// stampOf stamps the path; a directory, when dirs, with its files.
+func (f *reloadingFile[T]) stampOf(info fs.FileInfo, err error) fileStamp {
+	st := stampOf(info, err)
+	if f.dirs && err == nil && info.IsDir() {
+		st.dir = dirStamp(f.path)
+	}
+	return st
 }
 
 // Load returns the last good value and whether there is one.
 func (f *reloadingFile[T]) Load(ctx context.Context) (T, bool) {
 	info, statErr := statFile(f.path)
-	stamp := stampOf(info, statErr)
+	stamp := f.stampOf(info, statErr)
 	if st := f.state.Load(); st != nil && st.stamp == stamp {
 		return st.value, st.loaded
 	}
@@ -117,7 +137,7 @@ func (f *reloadingFile[T]) prime(stamp fileStamp, data []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.state.Store(&fileState[T]{stamp: stamp, value: v, loaded: true})
+	f.state.Store(&fileState[T]{stamp: stamp, value: v, loaded: true, sum: sha256.Sum256(data)})
 	return nil
 }
 
@@ -139,7 +159,7 @@ func (f *reloadingFile[T]) changed(ctx context.Context, info fs.FileInfo, statEr
 		f.settle(logger, stamp, statErr, last)
 		return nil
 	}
-	if err := checkRegular(info, f.limit); err != nil {
+	if err := checkRegular(info, f.limit); err != nil && !(f.dirs && info.IsDir()) {
 		f.settle(logger, stamp, err, last)
 		return nil
 	}
@@ -176,9 +196,20 @@ func (f *reloadingFile[T]) await(ctx context.Context, r *fileRead) {
 // read reads and parses the file once, then publishes the result.
 func (f *reloadingFile[T]) read(ctx context.Context, r *fileRead, stamp fileStamp) {
 	logger := log.G(ctx).WithField("path", f.path)
-	got, data, err := readRegular(f.open, f.path, f.limit)
+	got, data, err := f.readAll(f.open, f.path, f.limit)
+	var sum [sha256.Size]byte
 	if err == nil {
-		stamp = got
+		stamp, sum = got, sha256.Sum256(data)
+		if last := f.current(); last.loaded && last.sum == sum {
+			// Rewritten with the same contents (a touch, a config tool's
+			// rewrite): nothing changes, caches and renewals included.
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			defer close(r.done)
+			f.reading = nil
+			f.state.Store(&fileState[T]{stamp: stamp, value: last.value, loaded: true, sum: sum})
+			return
+		}
 	}
 	var v T
 	if err == nil {
@@ -198,7 +229,11 @@ func (f *reloadingFile[T]) read(ctx context.Context, r *fileRead, stamp fileStam
 		return
 	}
 	metrics.Reload(f.path, true)
-	f.state.Store(&fileState[T]{stamp: stamp, value: v, loaded: true})
+	last := f.current()
+	f.state.Store(&fileState[T]{stamp: stamp, value: v, loaded: true, sum: sum})
+	if f.replaced != nil {
+		f.replaced(last.value, v)
+	}
 	logger.Debug("nodecred: loaded credential file")
 }
 
@@ -208,10 +243,14 @@ func (f *reloadingFile[T]) read(ctx context.Context, r *fileRead, stamp fileStam
 func (f *reloadingFile[T]) settle(logger *log.Entry, stamp fileStamp, err error, last fileState[T]) {
 	if errors.Is(err, fs.ErrNotExist) {
 		f.state.Store(&fileState[T]{stamp: stamp})
+		if last.loaded && f.replaced != nil {
+			var zero T
+			f.replaced(last.value, zero)
+		}
 		logger.WithField("revoked", last.loaded).Warn("nodecred: credential file is missing, no credentials from it until it is back")
 		return
 	}
-	f.state.Store(&fileState[T]{stamp: stamp, value: last.value, loaded: last.loaded})
+	f.state.Store(&fileState[T]{stamp: stamp, value: last.value, loaded: last.loaded, sum: last.sum})
 	metrics.Reload(f.path, false)
 	var pe *parseError
 	var nr *notReadError

@@ -76,6 +76,9 @@ func (h *helperClient) get(ctx context.Context, host string) (Credential, error)
 	metrics.Cache("helper", h.program, false)
 	detached := context.WithoutCancel(ctx)
 	a, err := h.cache.flight(ctx, serverURL, func() helperAnswer {
+		if h.cache.isClosed() {
+			return helperAnswer{} // removed from the config since the lookup began: no answer
+		}
 		a, ttl := h.exec(detached, serverURL)
 		h.store(detached, serverURL, a, ttl, true)
 		return a
@@ -209,6 +212,7 @@ type helperSet struct {
 	mu      sync.Mutex
 	clients map[string]*helperClient
 	missing *answers[error] // names not found on PATH, not looked up again for a while
+	closed  bool            // the source was closed: no helper runs
 }
 
 func newHelperSet(timeout time.Duration, renew bool) *helperSet {
@@ -222,6 +226,9 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 	defer s.mu.Unlock()
 	if c, ok := s.clients[name]; ok {
 		return c, nil
+	}
+	if s.closed {
+		return nil, errSourceClosed
 	}
 	if err, ok := s.missing.lookup(name); ok {
 		return nil, err

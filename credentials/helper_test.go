@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -497,3 +498,43 @@ func TestRejectDropsTheHelpersAnswer(t *testing.T) {
 		t.Fatal("a credential from no cache reported a drop")
 	}
 }
+
+// TestOutsideHolderOfStdoutSurvives: a helper that hands its stdout to a
+// process it did not start (SCM_RIGHTS) and then answers is answered from,
+// and that process, which the helper does not own, is not signalled.
+func TestOutsideHolderOfStdoutSurvives(t *testing.T) {
+	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
+	socket := filepath.Join(t.TempDir(), "fds")
+	holder := exec.Command(h.program)
+	holder.Env = append(os.Environ(), "CREDHELPER_HOLD_FDS="+socket)
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = holder.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = holder.Process.Kill(); <-exited })
+	for i := 0; !fileExistsTest(socket); i++ {
+		if i == 500 {
+			t.Fatal("the outside process never listened")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.env = append(h.env, "CREDHELPER_MODE=pass-stdout", "CREDHELPER_FD_SOCKET="+socket)
+	c, err := h.source(time.Minute).Get(context.Background(), Request{Host: "r.io"})
+	if err != nil || c.Username != "u" {
+		t.Fatalf("got %q, %v; want the helper's answer", c.Username, err)
+	}
+	if !fileExistsTest(socket + ".held") {
+		t.Fatal("the outside process did not receive the helper's stdout")
+	}
+	select {
+	case <-exited:
+		t.Fatalf("the outside process holding the helper's stdout was killed: %v", holder.ProcessState)
+	default:
+	}
+	if !alive(holder.Process.Pid) {
+		t.Fatal("the outside process holding the helper's stdout was stopped or killed")
+	}
+}
+
+func fileExistsTest(p string) bool { _, err := os.Stat(p); return err == nil }

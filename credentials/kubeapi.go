@@ -22,8 +22,10 @@ import (
 //
 // Every version is decoded into the v1 types: v1alpha1 and v1beta1 have the
 // same fields, except CredentialProvider.tokenAttributes, which only v1 has
-// and nodecred refuses in every version, and v1's service account token
-// fields in CredentialProviderRequest, which nodecred never sends
+// (decodeKubeletConfig refuses it in the others, as the kubelet's strict
+// decoding does), and v1's service account token fields in
+// CredentialProviderRequest, which nodecred never sends: it pulls as for a
+// pod without a service account
 // (TestKubeletAPIVersionsHaveV1Fields holds this against the published
 // types). The v1beta1 config package is not imported because it carries the
 // whole KubeletConfiguration and its dependencies.

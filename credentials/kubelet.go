@@ -5,45 +5,99 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/log"
 	kubeletconfig "k8s.io/kubelet/config/v1"
-	"sigs.k8s.io/yaml"
 )
 
 const kubeletConfigKind = "CredentialProviderConfig"
 
 // KubeletSource runs kubelet credential provider plugins
 // (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/)
-// as the kubelet does, from a CredentialProviderConfig file that is re-read
-// when it changes, for every pull including the sandbox image.
+// as the kubelet does, from a CredentialProviderConfig file, or a directory
+// of them, that is re-read when it changes, for every pull including the
+// sandbox image.
+//
+// A re-read keeps what did not change: the same contents change nothing,
+// and a provider whose definition is the same keeps its cache and
+// renewals. A provider removed or changed is closed: it runs no more, and
+// its renewals stop.
 type KubeletSource struct {
-	file *reloadingFile[[]*provider]
+	file    *reloadingFile[[]*provider]
+	binDir  string
+	timeout time.Duration
+	renew   bool
+
+	mu     sync.Mutex
+	closed bool
 }
 
-var _ Source = (*KubeletSource)(nil)
+var (
+	_ Source    = (*KubeletSource)(nil)
+	_ io.Closer = (*KubeletSource)(nil)
+)
 
-// NewKubeletSource reads the providers from configPath; their executables
-// are in binDir. Unlike OpenKubeletSource, it checks nothing until the
-// first lookup.
+// NewKubeletSource reads the providers from configPath, a file or a
+// directory; their executables are in binDir. Unlike OpenKubeletSource, it
+// checks nothing until the first lookup.
 func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
-	renew := applyOptions(opts).renew
-	return &KubeletSource{file: newReloadingFile(configPath, maxKubeletConfigSize, false, func(data []byte) ([]*provider, error) {
-		cfg, err := ParseKubeletConfig(data)
-		if err != nil {
-			return nil, err
+	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: applyOptions(opts).renew}
+	s.file = newReloadingFile(configPath, maxKubeletConfigSize, false, s.parse)
+	s.file.dirs, s.file.readAll = true, readKubeletConfig
+	s.file.replaced = closeReplaced
+	return s
+}
+
+// parse builds the providers of a config that changed, reusing each
+// current provider whose definition is the same.
+func (s *KubeletSource) parse(data []byte) ([]*provider, error) {
+	entries, err := parseKubeletFiles(data)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, nil
+	}
+	var current []*provider
+	if st := s.file.current(); st.loaded {
+		current = st.value
+	}
+	providers := buildProviders(entries, s.binDir, s.timeout, execRunner{}, nil, s.renew, current)
+	for _, p := range providers {
+		p.refresh = func(ctx context.Context) { s.file.Load(ctx) }
+	}
+	return providers, nil
+}
+
+// closeReplaced closes the providers of old that new does not keep.
+func closeReplaced(old, new []*provider) {
+	for _, p := range old {
+		if !slices.Contains(new, p) {
+			p.close()
 		}
-		providers := newProviders(cfg, binDir, timeout, execRunner{}, nil)
-		for _, p := range providers {
-			p.cache.renew = renew
-		}
-		return providers, nil
-	})}
+	}
+}
+
+// Close stops every provider's renewals and runs; the source serves
+// nothing afterwards. The plugin closes its sources when containerd stops.
+func (s *KubeletSource) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.file.mu.Lock()
+	defer s.file.mu.Unlock()
+	for _, p := range s.file.current().value {
+		p.close()
+	}
+	return nil
 }
 
 // Get asks, in order, the providers whose matchImages match the contacted
@@ -52,7 +106,7 @@ func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...
 // no other provider served.
 func (s *KubeletSource) Get(ctx context.Context, req Request) (Credential, error) {
 	providers, ok := s.file.Load(ctx)
-	if !ok {
+	if !ok || s.isClosed() {
 		return Credential{}, nil
 	}
 	return askProviders(ctx, providers, req)
@@ -67,7 +121,7 @@ func askProviders(ctx context.Context, providers []*provider, req Request) (Cred
 	image := req.ImageAt(host)
 	var errs []error
 	for _, p := range providers {
-		if !p.match.Match(host, path) {
+		if p.skip != "" || !p.match.Match(host, path) {
 			continue
 		}
 		c, err := p.get(ctx, image, host, path)
@@ -84,69 +138,33 @@ func askProviders(ctx context.Context, providers []*provider, req Request) (Cred
 	return Credential{}, errors.Join(errs...)
 }
 
-// ParseKubeletConfig parses a CredentialProviderConfig in YAML or JSON, of
-// any version the kubelet accepts (kubelet.config.k8s.io/v1, v1beta1 or
-// v1alpha1), and checks it as the kubelet does. It decodes as the kubelet's
-// strict codec does: unknown, duplicate and wrongly-cased fields are
-// errors. The result is in the v1 types, whose fields are every version's;
-// its apiVersion is the file's. Errors name fields, never values: a
-// provider's env may hold secrets.
-func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, error) {
-	j, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
-		return nil, invalidYAML(err)
+func (s *KubeletSource) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// ProviderInfo describes a configured provider for nodecred explain.
+type ProviderInfo struct {
+	// Name is the provider's name, its executable in bin_dir.
+	Name string `json:"name"`
+	// File is the config file it came from.
+	File string `json:"file"`
+	// MatchImages are its matchImages.
+	MatchImages []string `json:"matchImages"`
+	// Skipped, when set, says why it never runs for containerd's pulls.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// Providers lists the providers of the current config, in the order they
+// are asked.
+func (s *KubeletSource) Providers(ctx context.Context) []ProviderInfo {
+	providers, _ := s.file.Load(ctx)
+	infos := make([]ProviderInfo, 0, len(providers))
+	for _, p := range providers {
+		infos = append(infos, ProviderInfo{Name: p.name, File: p.file, MatchImages: p.matchImages, Skipped: p.skip})
 	}
-	var loose struct {
-		APIVersion string `json:"apiVersion"`
-		Kind       string `json:"kind"`
-		Providers  []struct {
-			TokenAttributes json.RawMessage `json:"tokenAttributes"`
-		} `json:"providers"`
-	}
-	if err := json.Unmarshal(j, &loose); err != nil {
-		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", scrubJSONError(err))
-	}
-	// Service account tokens are refused first, in every version: the
-	// kubelet takes them only in v1 (in v1alpha1 and v1beta1 they are an
-	// unknown field), so the message is the same whatever the version.
-	for i, p := range loose.Providers {
-		if len(p.TokenAttributes) > 0 && string(p.TokenAttributes) != "null" {
-			return nil, fmt.Errorf("providers[%d].tokenAttributes: service account tokens belong to a pod, and containerd pulls for the node", i)
-		}
-	}
-	if !slices.Contains(kubeletConfigVersions, loose.APIVersion) || loose.Kind != kubeletConfigKind {
-		return nil, fmt.Errorf("apiVersion %q, kind %q: want %s %s", loose.APIVersion, loose.Kind, wantVersions(kubeletConfigVersions), kubeletConfigKind)
-	}
-	var cfg kubeletconfig.CredentialProviderConfig
-	if err := decodeStrict(j, &cfg); err != nil {
-		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", err)
-	}
-	if len(cfg.Providers) == 0 {
-		return nil, errors.New("providers: none configured")
-	}
-	seen := map[string]bool{}
-	for i, p := range cfg.Providers {
-		field := fmt.Sprintf("providers[%d]", i)
-		switch {
-		case p.Name == "" || strings.ContainsAny(p.Name, `/\ `) || p.Name == "." || p.Name == "..":
-			return nil, fmt.Errorf("%s.name: %q is not a file name in bin_dir", field, p.Name)
-		case seen[p.Name]:
-			return nil, fmt.Errorf("%s.name: %q is configured twice", field, p.Name)
-		case len(p.MatchImages) == 0:
-			return nil, fmt.Errorf("%s.matchImages: required", field)
-		case p.DefaultCacheDuration == nil || p.DefaultCacheDuration.Duration < 0:
-			return nil, fmt.Errorf("%s.defaultCacheDuration: required and not negative", field)
-		case p.APIVersion == "":
-			return nil, fmt.Errorf("%s.apiVersion: required (%s)", field, wantVersions(providerAPIVersions))
-		case !slices.Contains(providerAPIVersions, p.APIVersion):
-			return nil, fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, wantVersions(providerAPIVersions))
-		}
-		if _, err := ParsePatterns(p.MatchImages); err != nil {
-			return nil, fmt.Errorf("%s.matchImages%w", field, err)
-		}
-		seen[p.Name] = true
-	}
-	return &cfg, nil
+	return infos
 }
 
 // lineNumber finds the line a YAML error names.
@@ -161,30 +179,6 @@ func invalidYAML(err error) error {
 	return errors.New("invalid YAML")
 }
 
-func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, run runner, clock func() time.Time) []*provider {
-	ps := make([]*provider, 0, len(cfg.Providers))
-	for _, p := range cfg.Providers {
-		match, _ := ParsePatterns(p.MatchImages) // checked by ParseKubeletConfig
-		env := make([]string, 0, len(p.Env))
-		for _, e := range p.Env {
-			env = append(env, e.Name+"="+e.Value)
-		}
-		ps = append(ps, &provider{
-			name:         p.Name,
-			path:         filepath.Join(binDir, p.Name),
-			match:        match,
-			defaultCache: p.DefaultCacheDuration.Duration,
-			apiVersion:   p.APIVersion,
-			args:         p.Args,
-			env:          env,
-			timeout:      timeout,
-			run:          run,
-			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
-		})
-	}
-	return ps
-}
-
 // logSkippedProviders logs, once each, the failures of providers that a
 // later provider made up for, so that they are not lost.
 func logSkippedProviders(ctx context.Context, errs []error) {
@@ -193,4 +187,60 @@ func logSkippedProviders(ctx context.Context, errs []error) {
 			log.G(ctx).WithError(err).Warn("nodecred: credential provider failed, a later one served")
 		}
 	}
+}
+
+// newProviders builds the providers of one parsed config file.
+func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, run runner, clock func() time.Time) []*provider {
+	entries := make([]kubeletProvider, len(cfg.Providers))
+	for i, p := range cfg.Providers {
+		entries[i] = kubeletProvider{index: i, CredentialProvider: p}
+	}
+	return buildProviders(entries, binDir, timeout, run, clock, true, nil)
+}
+
+// skipServiceAccount is why a provider with tokenAttributes.requireServiceAccount: true never runs.
+const skipServiceAccount = "tokenAttributes.requireServiceAccount is true: it needs a pod's service account token, and containerd pulls for the node, as the kubelet does for a pod without a service account"
+
+// buildProviders builds a provider per entry, or keeps the one of current
+// with the same definition, its cache and renewals with it. A provider
+// that needs a pod's service account is built skipped, and said once.
+func buildProviders(entries []kubeletProvider, binDir string, timeout time.Duration, run runner, clock func() time.Time, renew bool, current []*provider) []*provider {
+	ps := make([]*provider, 0, len(entries))
+	for _, e := range entries {
+		def, _ := json.Marshal(e.CredentialProvider)
+		spec := fmt.Sprintf("%s\x00%s\x00%s\x00%s", def, e.file, binDir, timeout)
+		if i := slices.IndexFunc(current, func(p *provider) bool { return p.spec == spec }); i >= 0 {
+			ps = append(ps, current[i])
+			continue
+		}
+		p := e.CredentialProvider
+		match, _ := ParsePatterns(p.MatchImages) // checked by validateKubeletProvider
+		env := make([]string, 0, len(p.Env))
+		for _, e := range p.Env {
+			env = append(env, e.Name+"="+e.Value)
+		}
+		np := &provider{
+			name:         p.Name,
+			file:         e.file,
+			spec:         spec,
+			path:         filepath.Join(binDir, p.Name),
+			match:        match,
+			matchImages:  p.MatchImages,
+			defaultCache: p.DefaultCacheDuration.Duration,
+			apiVersion:   p.APIVersion,
+			args:         p.Args,
+			env:          env,
+			timeout:      timeout,
+			run:          run,
+			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
+		}
+		np.cache.renew = renew
+		if needsServiceAccount(p) {
+			np.skip = skipServiceAccount
+			log.L.WithFields(log.Fields{"provider": p.Name, "file": e.file}).
+				Info("nodecred: credential provider skipped: " + skipServiceAccount)
+		}
+		ps = append(ps, np)
+	}
+	return ps
 }

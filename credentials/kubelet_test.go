@@ -83,7 +83,7 @@ func TestParseKubeletConfig(t *testing.T) {
 		{"name with a space", provider("name: a b\n  " + base), `providers[0].name: "a b" is not a file name`},
 		{"field in the wrong case", provider("name: p\n  " + base + "matchimages: [\"s.io\"]\n"), `unknown field "providers[0].matchimages"`},
 		{"duplicate key", provider("name: p\n  " + base + "name: q\n"), "invalid YAML at line"},
-		{"tokenAttributes in v1alpha1", strings.Replace(provider("name: p\n  "+base+"tokenAttributes: {serviceAccountTokenAudience: x}\n"), "kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v1alpha1", 1), "providers[0].tokenAttributes: service account tokens"},
+		{"tokenAttributes in v1alpha1", strings.Replace(provider("name: p\n  "+base+"tokenAttributes: {serviceAccountTokenAudience: x}\n"), "kubelet.config.k8s.io/v1", "kubelet.config.k8s.io/v1alpha1", 1), `unknown field "providers[0].tokenAttributes" (only kubelet.config.k8s.io/v1 has it)`},
 		{"tokenAttributes", provider("name: p\n  " + base + "tokenAttributes: {serviceAccountTokenAudience: x, cacheType: Token}\n"), "providers[0].tokenAttributes"},
 		{"unknown field", provider("name: p\n  " + base + "colour: blue\n"), `unknown field`},
 		{"duplicate", provider("name: p\n  "+strings.TrimSpace(base)) + "\n- name: p\n  " + base, `providers[1].name: "p" is configured twice`},
@@ -310,6 +310,7 @@ func FuzzParseKubeletConfig(f *testing.F) {
 	f.Add(providerConfig(`"r.io"`, "-1m", map[string]string{"A": "b"})+"  args: [x]\n", "hunter2")
 	f.Add("apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  env:\n  - name: A\n    value: [x]\n", "pw")
 	f.Add("providers:\n- env:\n  - value: x\n    valeu: y\n", "token-1")
+	f.Add(providerConfig(`"r.io"`, "1m", map[string]string{"A": "b"})+"  tokenAttributes: {serviceAccountTokenAudience: aud, cacheType: Pod, requiredServiceAccountAnnotationKeys: [\"bad key\"]}\n", "s3cret")
 	f.Fuzz(func(t *testing.T, text, secret string) {
 		var doc any
 		if yaml.Unmarshal([]byte(text), &doc) != nil {

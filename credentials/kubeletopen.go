@@ -12,8 +12,9 @@ import (
 // OpenKubeletSource checks a kubelet source as the kubelet checks its
 // credential providers when it starts (RegisterCredentialProviderPlugins in
 // kubernetes pkg/credentialprovider/plugin): binDir is a directory, the
-// config file parses and validates, and every provider's executable is
-// binDir/NAME, an executable file. The source starts with the config it
+// config (a file, or a directory of files as kubelet 1.34 and later read
+// it, see kubeletConfigFiles) parses and validates, and every provider's
+// executable is binDir/NAME, an executable file. The source starts with the config it
 // checked, so that an edit made before the first pull is a change to it.
 //
 // Errors name the field, the file and the provider:
@@ -21,6 +22,7 @@ import (
 //	bin_dir: "/opt/cp": no such file or directory
 //	config: "/etc/kubernetes/cp.yaml": providers[0].matchImages: required
 //	config: "/etc/kubernetes/cp.yaml": providers[1] "ecr-credential-provider": /opt/cp/ecr-credential-provider: no such file or directory
+//	config: "/etc/kubernetes/cp.d/20-own.yaml": providers[0].name: "ecr" is configured twice (also in "/etc/kubernetes/cp.d/10-eks.yaml")
 //
 // After startup the config is re-read when it changes, and a change that
 // does not parse or validate keeps the last good config with a warning, as
@@ -33,24 +35,24 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 	if err := checkDir(binDir); err != nil {
 		return nil, fmt.Errorf("bin_dir: %q: %w", binDir, err)
 	}
-	stamp, data, err := readRegular(openForRead, configPath, maxKubeletConfigSize)
+	stamp, data, err := readKubeletConfig(openForRead, configPath, maxKubeletConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %q: %w", configPath, pathError(err))
 	}
-	cfg, err := ParseKubeletConfig(data)
+	entries, err := parseKubeletFiles(data)
 	if err != nil {
-		return nil, fmt.Errorf("config: %q: %w", configPath, err)
+		return nil, fmt.Errorf("config: %w", err) // err names the file
 	}
-	for i, p := range cfg.Providers {
+	for _, p := range entries {
 		if err := checkExecutable(filepath.Join(binDir, p.Name)); err != nil {
-			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", configPath, i, p.Name, err)
+			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", p.file, p.index, p.Name, err)
 		}
 	}
 	s := NewKubeletSource(configPath, binDir, timeout, opts...)
 	// What was checked is what the source starts with; a change since is
 	// read at the first lookup.
 	if err := s.file.prime(stamp, data); err != nil {
-		return nil, fmt.Errorf("config: %q: %w", configPath, err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	return s, nil
 }

@@ -144,7 +144,7 @@ func TestOpenKubeletSourceChecksAsTheKubeletStarts(t *testing.T) {
 	big := filepath.Join(t.TempDir(), "big.yaml")
 	writeConfig(t, big, twoProviders("ecr-credential-provider")+"#"+strings.Repeat("x", maxKubeletConfigSize)+"\n")
 	for _, tt := range []struct{ name, config, want string }{
-		{"config a directory", binDir, "is a directory, not a regular file"},
+		{"config a directory without config files", binDir, "no configuration files (*.json, *.yaml, *.yml) in the directory"},
 		{"config a FIFO", fifo, "is a FIFO, not a regular file"},
 		{"config /dev/zero", "/dev/zero", "is a character device, not a regular file"},
 		{"config too large", big, fmt.Sprintf("is %d bytes, more than the limit of %d", len(twoProviders("ecr-credential-provider"))+maxKubeletConfigSize+2, maxKubeletConfigSize)},

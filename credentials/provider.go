@@ -18,8 +18,12 @@ const providerAPIVersion = "credentialprovider.kubelet.k8s.io/v1"
 // provider is one kubelet credential provider plugin with its cache.
 type provider struct {
 	name         string
+	file         string // the config file it came from
+	spec         string // its definition: a provider with the same one is the same provider
+	skip         string // why it never runs; "": it runs
 	path         string
 	match        Patterns
+	matchImages  []string // as configured
 	defaultCache time.Duration
 	apiVersion   string
 	args         []string
@@ -27,6 +31,10 @@ type provider struct {
 	timeout      time.Duration
 	run          runner
 	cache        *answers[*providerAnswer]
+	// refresh, when set, re-reads the config if it changed, closing this
+	// provider if it is no longer in it; run before a renewal, which no
+	// lookup prompted.
+	refresh func(ctx context.Context)
 }
 
 // providerAnswer is a provider's parsed response, or the failure of its
@@ -80,11 +88,17 @@ func (p *provider) rejectable(a *providerAnswer, key, host, path string) (Creden
 func (p *provider) flight(ctx context.Context, key, image, host string) (*providerAnswer, error) {
 	detached := context.WithoutCancel(ctx)
 	return p.cache.flight(ctx, key, func() *providerAnswer {
+		if p.cache.isClosed() {
+			return &providerAnswer{} // removed from the config since the lookup began: no answer
+		}
 		a := p.exec(detached, image)
 		p.store(detached, a, image, host, true)
 		return a
 	})
 }
+
+// close stops the provider: nothing is run, kept or renewed for it.
+func (p *provider) close() { p.cache.close() }
 
 // cacheKey is where an answer is kept: by its cacheKeyType, as the kubelet
 // keeps it; a failure under the registry.
@@ -113,6 +127,12 @@ func (p *provider) store(ctx context.Context, a *providerAnswer, image, host str
 		ttl = *a.duration
 	}
 	renew := func() bool {
+		if p.refresh != nil {
+			p.refresh(ctx)
+		}
+		if p.cache.isClosed() {
+			return false // removed from the config
+		}
 		b := p.exec(ctx, image)
 		if b.err != nil {
 			return false

@@ -445,15 +445,14 @@ func dockerConfigHosts(path string, add func(string)) error {
 
 // kubeletHosts calls add with each provider's matchImages entries.
 func kubeletHosts(path string, add func(string)) error {
-	data, err := readBounded(path)
-	if err != nil {
-		return err
-	}
-	cfg, err := credentials.ParseKubeletConfig(data)
+	cfg, err := credentials.ReadKubeletConfig(path) // a file or a directory, as the kubelet reads it
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, p := range cfg.Providers {
+		if ta := p.TokenAttributes; ta != nil && ta.RequireServiceAccount != nil && *ta.RequireServiceAccount {
+			continue // never runs for the node: no credential from it
+		}
 		for _, m := range p.MatchImages {
 			add(m)
 		}

@@ -349,3 +349,31 @@ func TestListCandidateHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestKubeletHostsReadsDirectoryAndSkipsServiceAccountProviders: the hosts
+// listed for a kubelet source come from every file of a config directory,
+// and not from a provider that needs a pod's service account, which never
+// runs for the node.
+func TestKubeletHostsReadsDirectoryAndSkipsServiceAccountProviders(t *testing.T) {
+	dir := t.TempDir()
+	entry := func(name, match, extra string) string {
+		return "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: " + name + "\n  matchImages: [\"" + match + "\"]\n  defaultCacheDuration: 1m\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n" + extra
+	}
+	files := map[string]string{
+		"10-node.yaml": entry("node", "node.example.com", ""),
+		"20-sa.yaml":   entry("sa", "sa.example.com", "  tokenAttributes: {serviceAccountTokenAudience: a, cacheType: Token, requireServiceAccount: true}\n"),
+		"30-opt.yml":   entry("opt", "opt.example.com", "  tokenAttributes: {serviceAccountTokenAudience: a, cacheType: Token, requireServiceAccount: false}\n"),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hosts []string
+	if err := kubeletHosts(dir, func(h string) { hosts = append(hosts, h) }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(hosts, ",") != "node.example.com,opt.example.com" {
+		t.Fatalf("hosts %v, want node.example.com and opt.example.com", hosts)
+	}
+}

@@ -41,6 +41,21 @@ func writeExplain(w io.Writer, p *plan) error {
 	for _, t := range p.Targets {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Host, t.Role, strings.Join(t.Capabilities, ","), t.sourceOrDash(), t.Kind)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Providers) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "PROVIDER\tSOURCE\tFILE\tMATCHIMAGES\tSTATUS")
+	for _, r := range p.Providers {
+		status := "runs"
+		if r.Skipped != "" {
+			status = "skipped: " + r.Skipped
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Source, r.File, strings.Join(r.MatchImages, ","), status)
+	}
 	return tw.Flush()
 }
 

@@ -35,6 +35,15 @@ type plan struct {
 	// Scoped is set when the namespace may not use node credentials.
 	Scoped  bool     `json:"namespace_excluded,omitempty"`
 	Targets []target `json:"hosts"`
+	// Providers are the kubelet sources' providers, each with the file it
+	// came from, in the order they are asked.
+	Providers []providerRow `json:"providers,omitempty"`
+}
+
+// providerRow is one kubelet credential provider of a kubelet source.
+type providerRow struct {
+	Source string `json:"source"`
+	credentials.ProviderInfo
 }
 
 type planOptions struct {
@@ -64,6 +73,14 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 	chain, err := credentials.Build(node.Credentials.Sources)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.configPath, err)
+	}
+	defer chain.Close()
+	for _, s := range chain {
+		if ks, ok := s.Source.(*credentials.KubeletSource); ok {
+			for _, info := range ks.Providers(ctx) {
+				p.Providers = append(p.Providers, providerRow{Source: s.Name, ProviderInfo: info})
+			}
+		}
 	}
 	ns := node.Credentials.Namespaces
 	p.Scoped = len(ns) > 0 && !slices.Contains(ns, opts.namespace)

@@ -257,7 +257,7 @@ func TestHostileConfigStopsContainerd(t *testing.T) {
 	tests := []struct{ name, source, want string }{
 		{"FIFO as a docker config", dockerconfigSource(fifoPath), fmt.Sprintf(`sources[0].path: \"%s\" is a FIFO, not a regular file`, fifoPath)},
 		{"/dev/zero as a password file", staticSource("r.io", "u", "/dev/zero"), `sources[0].password_file: \"/dev/zero\" is a character device, not a regular file`},
-		{"directory as a kubelet config", fmt.Sprintf("type = \"kubelet\"\nconfig = %q\nbin_dir = %q", dir, dir), fmt.Sprintf(`sources[0].config: \"%s\": is a directory, not a regular file`, dir)},
+		{"kubelet config directory without config files", fmt.Sprintf("type = \"kubelet\"\nconfig = %q\nbin_dir = %q", dir, dir), fmt.Sprintf(`sources[0].config: \"%s\": no configuration files (*.json, *.yaml, *.yml) in the directory`, dir)},
 		{"hosts on a dockerconfig source", dockerconfigSource("/etc/containerd/auth.json") + "\nhosts = [\"r.io\"]", `sources[0].hosts: type \"dockerconfig\" does not take hosts`},
 		{"a port that is not one", staticSource("r.io:notaport", "u", "/pw"), `sources[0].hosts[0]: host pattern \"r.io:notaport\" has a port that is not a number from 1 to 65535`},
 		{"timeout over the bound", dockerconfigSource("/etc/containerd/auth.json") + "\ntimeout = \"876000h\"", `sources[0].timeout: \"876000h\" is more than 5m0s`},

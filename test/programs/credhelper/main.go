@@ -11,6 +11,11 @@
 //	CREDHELPER_COUNT_FILE  one line (the action) per run is appended here
 //	CREDHELPER_PID_FILE    receives the pid of the child a "*child" mode starts
 //	CREDHELPER_ENV_FILE    receives the helper's whole environment
+//	CREDHELPER_FD_SOCKET   for "pass-stdout": the unix socket to send stdout and stderr to
+//	CREDHELPER_HOLD_FDS    when set, the program is not a helper but the outside process
+//	                       that receives them: it listens on this socket path, takes
+//	                       the descriptors of one message, writes "held" to
+//	                       CREDHELPER_HOLD_FDS.held, and keeps them for an hour
 //
 // Modes, each after a real helper's behaviour:
 //
@@ -21,6 +26,8 @@
 //	hang-child   starts a child in its process group, then never answers
 //	setsid-child starts a child in a session of its own, then never answers
 //	exit-child   answers and exits 0, leaving a child that holds stdout open
+//	pass-stdout  sends its stdout and stderr over CREDHELPER_FD_SOCKET (SCM_RIGHTS) to a
+//	             process it did not start, then answers and exits 0
 //	big          answers more than nodecred reads
 //	garbage      answers something that is not JSON, exit 0
 package main
@@ -29,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -46,6 +54,10 @@ type helper struct {
 
 func (h helper) Get(serverURL string) (string, string, error) {
 	switch h.mode {
+	case "pass-stdout":
+		if err := passFDs(os.Getenv("CREDHELPER_FD_SOCKET")); err != nil {
+			return "", "", err
+		}
 	case "fail":
 		return "", "", errors.New(os.Getenv("CREDHELPER_REASON"))
 	case "miss":
@@ -96,7 +108,45 @@ func (helper) Add(*credentials.Credentials) error { return fmt.Errorf("read-only
 func (helper) Delete(string) error                { return fmt.Errorf("read-only") }
 func (helper) List() (map[string]string, error)   { return map[string]string{}, nil }
 
+// passFDs sends stdout and stderr to the process listening on socket.
+func passFDs(socket string) error {
+	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: socket, Net: "unix"})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, _, err = c.WriteMsgUnix([]byte("x"), syscall.UnixRights(1, 2), nil)
+	return err
+}
+
+// holdFDs is the outside process: it receives one message's descriptors
+// on socket and keeps them open.
+func holdFDs(socket string) {
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: socket, Net: "unix"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	c, err := l.AcceptUnix()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	oob := make([]byte, syscall.CmsgSpace(2*4))
+	_, oobn, _, _, err := c.ReadMsgUnix(make([]byte, 1), oob)
+	if err != nil || oobn == 0 {
+		fmt.Fprintln(os.Stderr, "no descriptors received", err)
+		os.Exit(1)
+	}
+	_ = os.WriteFile(socket+".held", []byte("held"), 0o600)
+	time.Sleep(time.Hour)
+}
+
 func main() {
+	if socket := os.Getenv("CREDHELPER_HOLD_FDS"); socket != "" {
+		holdFDs(socket)
+		return
+	}
 	h := helper{mode: os.Getenv("CREDHELPER_MODE")}
 	if b, err := os.ReadFile(os.Getenv("CREDHELPER_MODE_FILE")); err == nil {
 		h.mode = strings.TrimSpace(string(b))

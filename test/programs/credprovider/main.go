@@ -12,7 +12,11 @@
 //	PROVIDER_COUNT_FILE               one line (the image) per run is appended here
 //	PROVIDER_SLEEP                    sleep this long before answering
 //	PROVIDER_ENV_FILE                 receives the provider's whole environment
-//	PROVIDER_MODE                     "", "fail", "hang", "big", "garbage" or "wrong-kind"
+//	PROVIDER_MODE                     "", "fail", "hang", "freeze", "big", "garbage" or "wrong-kind"
+//	PROVIDER_FREEZE_CGROUP            for "freeze": a freezer cgroup directory (cgroup v1
+//	                                  freezer or v2) the provider moves itself into and
+//	                                  freezes, as a program stuck on a hung mount cannot
+//	                                  be killed until the mount comes back
 //	PROVIDER_MODE_FILE                a file whose contents, when present, override PROVIDER_MODE
 package main
 
@@ -21,6 +25,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +71,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "provider failed")
 		os.Exit(2)
 	case "hang":
+		time.Sleep(time.Hour)
+	case "freeze":
+		if err := freeze(os.Getenv("PROVIDER_FREEZE_CGROUP")); err != nil {
+			fail(err)
+		}
 		time.Sleep(time.Hour)
 	case "big":
 		fmt.Print(strings.Repeat(" ", 2<<20))
@@ -114,6 +125,18 @@ func respond(req v1.CredentialProviderRequest, getenv func(string) string) v1.Cr
 		resp.CacheDuration = &metav1.Duration{Duration: d}
 	}
 	return resp
+}
+
+// freeze moves this process into the cgroup dir and freezes the cgroup:
+// cgroup v1's freezer.state, else v2's cgroup.freeze.
+func freeze(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "freezer.state")); err == nil {
+		return os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("FROZEN"), 0)
+	}
+	return os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("1"), 0)
 }
 
 func fail(err error) {

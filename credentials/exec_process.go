@@ -1,0 +1,44 @@
+package credentials
+
+import (
+	"os/exec"
+	"sync"
+)
+
+// ownedProcess is a started program and what is known to be its own: the
+// program itself until it is reaped, its process group while the program
+// holds the group's id, and its descendants (see killTree). Its signals go
+// only there.
+type ownedProcess struct {
+	cmd *exec.Cmd
+	pid int
+
+	mu     sync.Mutex // held while signalling, so that the program is not reaped meanwhile
+	reaped bool       // the program's pid, and so its group's id, may name another process now
+}
+
+func newOwnedProcess(cmd *exec.Cmd) *ownedProcess {
+	return &ownedProcess{cmd: cmd, pid: cmd.Process.Pid}
+}
+
+// wait waits for the program to exit, kills what is left of its process
+// group, and reaps it. Where the system lets it wait without reaping
+// (awaitExit), the group is killed while the exited program still holds
+// the group's id, so no other process can have taken it.
+func (p *ownedProcess) wait() error {
+	if awaitExit(p.pid) {
+		p.mu.Lock()
+		killGroup(p.pid)
+		p.reaped = true
+		p.mu.Unlock()
+		return p.cmd.Wait()
+	}
+	err := p.cmd.Wait()
+	p.mu.Lock()
+	p.reaped = true
+	p.mu.Unlock()
+	// Without awaitExit, the group can only be killed after the program
+	// was reaped: a new process could have taken the id meanwhile.
+	killGroup(p.pid)
+	return err
+}

@@ -1,0 +1,116 @@
+package credentials
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// maxKubeletConfigFiles bounds the files a config directory may hold, so
+// that the heap a read takes stays bounded (each file is at most
+// maxKubeletConfigSize). The kubelet has no bound; a node has a few.
+const maxKubeletConfigFiles = 64
+
+// kubeletFile is one config file and its contents.
+type kubeletFile struct {
+	Path string `json:"path"`
+	Data []byte `json:"data"`
+}
+
+// kubeletConfigFiles lists the files the kubelet (1.34 and later) reads for
+// a --image-credential-provider-config that names a directory
+// (readCredentialProviderConfig in kubernetes
+// pkg/credentialprovider/plugin/config.go): every entry that is not a
+// directory, symlinks included, whose name ends in exactly ".json", ".yaml"
+// or ".yml", in lexical order of their paths. Subdirectories are not
+// read. A directory without such a file is an error.
+func kubeletConfigFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, pathError(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if isKubeletConfigName(e) {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	switch {
+	case len(files) == 0:
+		return nil, fmt.Errorf("no configuration files (*.json, *.yaml, *.yml) in the directory")
+	case len(files) > maxKubeletConfigFiles:
+		return nil, fmt.Errorf("%d configuration files in the directory, more than the limit of %d", len(files), maxKubeletConfigFiles)
+	}
+	return files, nil
+}
+
+func isKubeletConfigName(e fs.DirEntry) bool {
+	switch filepath.Ext(e.Name()) {
+	case ".json", ".yaml", ".yml":
+		return !e.IsDir()
+	}
+	return false
+}
+
+// readKubeletConfig reads the kubelet config at path, a file or a
+// directory of files, and returns its stamp and the files, encoded for
+// parseKubeletFiles. A directory's stamp covers the directory and each
+// file it lists, so that a file added, removed, renamed or written in place
+// changes it; it is taken before the files are read, so a change during the
+// read is read again at the next lookup.
+func readKubeletConfig(open func(string) (*os.File, error), path string, limit int64) (fileStamp, []byte, error) {
+	info, err := statFile(path)
+	if err != nil {
+		return fileStamp{}, nil, err
+	}
+	if !info.IsDir() {
+		stamp, data, err := readRegular(open, path, limit)
+		if err != nil {
+			return fileStamp{}, nil, err
+		}
+		enc, err := json.Marshal([]kubeletFile{{Path: path, Data: data}})
+		return stamp, enc, err
+	}
+	stamp := stampOf(info, nil)
+	stamp.dir = dirStamp(path)
+	names, err := kubeletConfigFiles(path)
+	if err != nil {
+		return fileStamp{}, nil, &notReadError{err.Error()}
+	}
+	files := make([]kubeletFile, 0, len(names))
+	for _, name := range names {
+		_, data, err := readRegular(open, name, limit)
+		if err != nil {
+			// Not a missing directory: one file of it, which the kubelet
+			// cannot read either.
+			return fileStamp{}, nil, &notReadError{fmt.Sprintf("%q: %v", name, pathError(err))}
+		}
+		files = append(files, kubeletFile{Path: name, Data: data})
+	}
+	enc, err := json.Marshal(files)
+	return stamp, enc, err
+}
+
+// dirStamp describes what of dir the kubelet reads: each config file's
+// name and stat stamp.
+func dirStamp(dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "unreadable: " + pathError(err).Error()
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		if !isKubeletConfigName(e) {
+			continue
+		}
+		info, err := os.Stat(filepath.Join(dir, e.Name()))
+		st := stampOf(info, err)
+		fmt.Fprintf(&b, "%q %v %d %d %d %v %q\n", e.Name(), st.exists, st.size, st.mtime.UnixNano(), st.ino, st.mode, st.fault)
+	}
+	return b.String()
+}

@@ -1,0 +1,230 @@
+package credentials
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSameContentsAreNotParsedAgain: a file rewritten or touched with the
+// same contents keeps its value; it is not even parsed again.
+func TestSameContentsAreNotParsedAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	writeConfig(t, path, "one")
+	parses := 0
+	f := newReloadingFile(path, 1<<10, false, func(b []byte) (string, error) { parses++; return string(b), nil })
+	ctx := context.Background()
+	for i := range 50 {
+		if i%2 == 0 {
+			writeConfig(t, path, "one") // a rename over it: a new inode
+		} else {
+			when := time.Now().Add(time.Duration(i) * time.Second)
+			if err := os.Chtimes(path, when, when); err != nil { // a touch
+				t.Fatal(err)
+			}
+		}
+		if v, ok := f.Load(ctx); !ok || v != "one" {
+			t.Fatalf("rewrite %d: %q, %v", i, v, ok)
+		}
+	}
+	if parses != 1 {
+		t.Fatalf("parsed %d times for 50 rewrites of the same contents, want 1", parses)
+	}
+	writeConfig(t, path, "two")
+	if v, _ := f.Load(ctx); v != "two" || parses != 2 {
+		t.Fatalf("a change: %q after %d parses, want two after 2", v, parses)
+	}
+}
+
+// reloadSetup writes a config of the test provider under names and opens
+// a kubelet source on it; each provider counts its runs in counts/NAME.
+func reloadSetup(t *testing.T, names ...string) (src *KubeletSource, config, counts string, render func(users map[string]string) string) {
+	t.Helper()
+	binDir, config := kubeletSetup(t, names...)
+	counts = t.TempDir()
+	render = func(users map[string]string) string {
+		var b strings.Builder
+		b.WriteString("apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n")
+		for _, n := range names {
+			if users[n] == "" {
+				continue
+			}
+			fmt.Fprintf(&b, "- name: %s\n  matchImages: [\"%s.io\"]\n  defaultCacheDuration: 10m\n  apiVersion: %s\n  env:\n  - {name: PROVIDER_USER, value: %s}\n  - {name: PROVIDER_PASSWORD, value: p}\n  - {name: PROVIDER_COUNT_FILE, value: %s}\n",
+				n, n, v1Provider, users[n], filepath.Join(counts, n))
+		}
+		return b.String()
+	}
+	all := map[string]string{}
+	for _, n := range names {
+		all[n] = "u-" + n
+	}
+	writeConfig(t, config, render(all))
+	src, err := OpenKubeletSource(config, binDir, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src, config, counts, render
+}
+
+func getUser(src *KubeletSource, host string) string {
+	c, _ := src.Get(context.Background(), Request{Host: host, Ref: host + "/app:1"})
+	return c.Username
+}
+
+// TestTouchStormAndEditsKeepUnchangedProviders: 50 touches with the same
+// contents and 200 edits of another provider run the unchanged provider
+// once, for the first lookup, and keep the very same provider.
+func TestTouchStormAndEditsKeepUnchangedProviders(t *testing.T) {
+	src, config, counts, render := reloadSetup(t, "a", "b")
+	if u := getUser(src, "a.io"); u != "u-a" {
+		t.Fatalf("a.io served %q", u)
+	}
+	first := src.Providers(context.Background())
+	kept, _ := src.file.Load(context.Background())
+	same := render(map[string]string{"a": "u-a", "b": "u-b"})
+	for i := range 50 {
+		writeConfig(t, config, same)
+		if u := getUser(src, "a.io"); u != "u-a" {
+			t.Fatalf("touch %d: a.io served %q", i, u)
+		}
+	}
+	for i := range 200 {
+		writeConfig(t, config, render(map[string]string{"a": "u-a", "b": fmt.Sprintf("u-b%d", i)}))
+		if u := getUser(src, "a.io"); u != "u-a" {
+			t.Fatalf("edit %d: a.io served %q", i, u)
+		}
+	}
+	if n := countLines(t, filepath.Join(counts, "a")); n != 1 {
+		t.Fatalf("the unchanged provider ran %d times through 50 touches and 200 edits, want 1", n)
+	}
+	now, _ := src.file.Load(context.Background())
+	if now[0] != kept[0] || now[1] == kept[1] {
+		t.Fatal("the unchanged provider was replaced, or the edited one was not")
+	}
+	if !kept[1].cache.isClosed() {
+		t.Fatal("the edited provider's old instance was not closed")
+	}
+	if u := getUser(src, "b.io"); u != "u-b199" {
+		t.Fatalf("b.io served %q after the edits, want the last edit's u-b199", u)
+	}
+	if len(first) != 2 {
+		t.Fatalf("providers %+v", first)
+	}
+}
+
+// TestRemovedProviderNeverRunsAgain: a provider removed from the config is
+// closed: its answer is dropped, its renewal does not run, and lookups of
+// its hosts do not run it.
+func TestRemovedProviderNeverRunsAgain(t *testing.T) {
+	src, config, counts, render := reloadSetup(t, "a", "b")
+	clock := newFakeClock()
+	ps, _ := src.file.Load(context.Background())
+	ps[1].cache.after = clock.AfterFunc
+	ps[1].cache.clock = clock.Now
+	if u := getUser(src, "b.io"); u != "u-b" {
+		t.Fatalf("b.io served %q", u)
+	}
+	if len(clock.timers) != 1 {
+		t.Fatalf("%d renewals scheduled, want 1", len(clock.timers))
+	}
+	writeConfig(t, config, render(map[string]string{"a": "u-a"}))
+	if u := getUser(src, "b.io"); u != "" {
+		t.Fatalf("the removed provider still serves b.io: %q", u)
+	}
+	clock.Advance(time.Hour) // past the renewal and the answer's life
+	if n := countLines(t, filepath.Join(counts, "b")); n != 1 {
+		t.Fatalf("the removed provider ran %d times, want 1: none after its removal", n)
+	}
+	if !ps[1].cache.isClosed() || ps[0].cache.isClosed() {
+		t.Fatal("want the removed provider closed and the other kept")
+	}
+	// Put back, it is a new provider, and runs afresh.
+	writeConfig(t, config, render(map[string]string{"a": "u-a", "b": "u-b"}))
+	if u := getUser(src, "b.io"); u != "u-b" {
+		t.Fatalf("b.io served %q once back", u)
+	}
+}
+
+// TestCloseStopsRenewalTimers: closing a cache stops its real timers.
+func TestCloseStopsRenewalTimers(t *testing.T) {
+	c := newAnswers[string]("provider", "test", nil, true)
+	renewed := false
+	c.store("k", "v", time.Hour, func() bool { renewed = true; return true }, true)
+	if len(c.timers) != 1 {
+		t.Fatalf("%d timers, want 1", len(c.timers))
+	}
+	var timer *time.Timer
+	for tm := range c.timers {
+		timer = tm
+	}
+	c.close()
+	if timer.Stop() {
+		t.Fatal("the renewal timer was still running after close")
+	}
+	if _, ok := c.lookup("k"); ok || renewed {
+		t.Fatal("a closed cache serves or renewed")
+	}
+	c.store("k", "v", time.Hour, func() bool { return true }, true)
+	if _, ok := c.lookup("k"); ok || len(c.timers) != 0 {
+		t.Fatal("a closed cache stored an answer or scheduled a renewal")
+	}
+}
+
+// TestKubeletSourceClose: a closed source serves nothing and its providers
+// run no more.
+func TestKubeletSourceClose(t *testing.T) {
+	src, _, counts, _ := reloadSetup(t, "a")
+	if u := getUser(src, "a.io"); u != "u-a" {
+		t.Fatalf("a.io served %q", u)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if u := getUser(src, "a.io"); u != "" {
+		t.Fatalf("a closed source served %q", u)
+	}
+	ps, _ := src.file.Load(context.Background())
+	if !ps[0].cache.isClosed() {
+		t.Fatal("the provider was not closed")
+	}
+	if n := countLines(t, filepath.Join(counts, "a")); n != 1 {
+		t.Fatalf("ran %d times, want 1", n)
+	}
+}
+
+// TestRemovedProviderDoesNotRenewWithoutLookup: a provider removed from the
+// config while no lookup re-reads it is not renewed: the renewal re-reads
+// the config first.
+func TestRemovedProviderDoesNotRenewWithoutLookup(t *testing.T) {
+	src, config, counts, render := reloadSetup(t, "a", "b")
+	clock := newFakeClock()
+	ps, _ := src.file.Load(context.Background())
+	ps[1].cache.after = clock.AfterFunc
+	ps[1].cache.clock = clock.Now
+	if u := getUser(src, "b.io"); u != "u-b" {
+		t.Fatalf("b.io served %q", u)
+	}
+	writeConfig(t, config, render(map[string]string{"a": "u-a"}))
+	clock.Advance(6 * time.Minute) // past the renewal at half of 10m
+	if n := countLines(t, filepath.Join(counts, "b")); n != 1 {
+		t.Fatalf("the removed provider ran %d times, want 1: its renewal ran", n)
+	}
+	if !ps[1].cache.isClosed() {
+		t.Fatal("the renewal did not re-read the config and close the removed provider")
+	}
+	// Unchanged, a renewal runs as before.
+	ps[0].cache.after = clock.AfterFunc
+	ps[0].cache.clock = clock.Now
+	if u := getUser(src, "a.io"); u != "u-a" {
+		t.Fatalf("a.io served %q", u)
+	}
+	clock.Advance(6 * time.Minute)
+	if n := countLines(t, filepath.Join(counts, "a")); n != 2 {
+		t.Fatalf("the kept provider ran %d times, want 2: its first run and one renewal", n)
+	}
+}
