@@ -29,7 +29,7 @@ var progs struct {
 	harness.Binaries
 	kubebuild.Programs
 	Shim, Pause, Hello, Runc, Busybox string
-	root                               string
+	root                              string
 }
 
 // skipAll, when set, says why no test can run here (no runc).
@@ -200,4 +200,3 @@ func logHas(text string, parts ...string) bool {
 	}
 	return false
 }
-

@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/nodecred/nodecred/test/cluster/kube"
 	"github.com/nodecred/nodecred/test/e2e/harness"
