@@ -159,12 +159,14 @@ func printVersions() {
 			continue
 		}
 		out, _ := exec.Command(v.args[0], v.args[1:]...).CombinedOutput()
-		// The first two lines: etcd and the shim put the version on the second.
+		// The first line, and the next one when the first only names the
+		// program (the shim's "containerd-shim-runc-v2:").
 		lines := strings.SplitN(strings.TrimSpace(string(out)), "\n", 3)
-		if len(lines) > 2 {
-			lines = lines[:2]
+		line := lines[0]
+		if strings.HasSuffix(line, ":") && len(lines) > 1 {
+			line += " " + lines[1]
 		}
-		fmt.Printf("cluster: %-24s %s\n", v.name, strings.Join(strings.Fields(strings.Join(lines, " ")), " "))
+		fmt.Printf("cluster: %-24s %s\n", v.name, strings.Join(strings.Fields(line), " "))
 	}
 }
 

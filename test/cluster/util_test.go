@@ -169,9 +169,11 @@ func startNode(t *testing.T, bin string, rc harness.ContainerdConfig, kc kube.Ku
 		leaks := harness.Leaks(n.Containerd.Log(), secrets.forms)
 		secrets.Unlock()
 		if len(leaks) > 0 {
-			t.Errorf("containerd log %s carries %d secret form(s)", n.Containerd.LogPath, len(leaks))
-		} else if !t.Failed() {
-			os.RemoveAll(dir)
+			t.Errorf("containerd log carries %d secret form(s)", len(leaks))
+		}
+		// Removed on failure too: the log tails above are what is kept.
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("node %s: %v", n.Name, err)
 		}
 	})
 	return n
