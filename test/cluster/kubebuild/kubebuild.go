@@ -277,9 +277,10 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 
 // goEnv is the environment of the go commands: outside any workspace,
 // resolving modules from go.mod (-mod=mod: the copies have no vendor/),
-// static binaries.
+// without stamping the state of the repository the copy sits in
+// (-buildvcs=false), static binaries.
 func goEnv() []string {
-	return append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+	return append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "CGO_ENABLED=0")
 }
 
 func exist(paths ...string) bool {
