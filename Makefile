@@ -6,7 +6,7 @@ CGO_ENABLED ?= 0
 export CGO_ENABLED
 
 REGISTRY_MODULE := github.com/distribution/distribution/v3/cmd/registry@v3.1.2
-UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$ -e /test/repro$$)
+UNIT_PKGS       := $(shell $(GO) list ./... | grep -v -e /test/e2e$$ -e /test/conformance$$ -e /test/repro$$ -e /test/cluster$$)
 FUZZTIME        ?= 3s
 
 # VERSION: git describe of the newest v* tag, else 0.0.0-dev+COMMIT (hack/version.sh).
@@ -17,7 +17,7 @@ LDFLAGS := -X github.com/nodecred/nodecred/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := bin/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-.PHONY: all build tools test unit race e2e conformance conformance-packages fuzz-short fuzz bench compat demo lint dist repro clean
+.PHONY: all build tools test unit race e2e conformance conformance-packages cluster cluster-packages fuzz-short fuzz bench compat demo lint dist repro clean
 
 all: build
 
@@ -33,9 +33,9 @@ tools: bin/tools/registry
 bin/tools/registry:
 	GOBIN=$(CURDIR)/bin/tools $(GO) install $(REGISTRY_MODULE)
 
-## test: every test: unit tests under -race, short fuzz runs, end-to-end and conformance (as root),
-## and that make dist is reproducible
-test: lint race fuzz-short e2e conformance repro
+## test: every test: unit tests under -race, short fuzz runs, end-to-end, conformance and the
+## Kubernetes node (as root), and that make dist is reproducible
+test: lint race fuzz-short e2e conformance cluster repro
 
 unit:
 	$(GO) test -count=1 $(UNIT_PKGS)
@@ -64,6 +64,26 @@ conformance-packages:
 	      || echo "conformance: apt-get could not install pass and gnupg; the docker-credential-pass test will skip"; \
 	  else \
 	    echo "conformance: pass and gnupg are not installed; the docker-credential-pass test will skip"; \
+	  fi; \
+	fi
+
+## cluster: a real Kubernetes node on loopback: kubelet, kube-apiserver, kube-controller-manager,
+## kube-scheduler (v1.35.4) and etcd built from the Go module proxy into bin/tools (once per
+## version), runc from the host, against containerd with nodecred and stock containerd
+cluster: build tools cluster-packages
+	$(GO) test -count=1 -timeout 80m ./test/cluster/ -v
+
+# runc, which runs the pods' containers, and a static busybox, which the auth-sync DaemonSet's
+# image holds, are Debian packages: installed with apt-get where it is there and we are root.
+# Without runc every cluster test skips; without busybox the auth-sync test skips; each says why.
+cluster-packages:
+	@if ! command -v runc >/dev/null || ! command -v busybox >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "cluster: installing runc and busybox-static with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends runc busybox-static >/dev/null; } \
+	      || echo "cluster: apt-get could not install runc and busybox-static; the tests that need them will skip"; \
+	  else \
+	    echo "cluster: runc or busybox is not installed; the tests that need them will skip"; \
 	  fi; \
 	fi
 

@@ -1,0 +1,29 @@
+// Command hello is the container the cluster suite's pods run: it answers
+// every HTTP request on HELLO_ADDRESS with HELLO_TEXT, so that a test which
+// reads that text knows the pod's own container is running with the pod's
+// spec. The pods use the host's network, so the address is on loopback.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	l, err := net.Listen("tcp", os.Getenv("HELLO_ADDRESS"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hello:", err)
+		os.Exit(1)
+	}
+	fmt.Println("hello: serving on", l.Addr())
+	// SIGTERM's default action ends the process, as the runtime expects.
+	_ = http.Serve(l, handler(os.Getenv("HELLO_TEXT")))
+}
+
+func handler(text string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, text)
+	})
+}
