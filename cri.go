@@ -11,8 +11,8 @@ import (
 	"github.com/containerd/plugin"
 	"github.com/distribution/reference"
 
-	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/metrics"
 )
 

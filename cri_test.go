@@ -12,8 +12,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
 
-	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/transfer"
 )
 
