@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,16 @@ func TestCRILocalPullModeIsNamed(t *testing.T) {
 	resp.Body.Close()
 	if want := `nodecred_cri_pull_mode{mode="local",setting="discard_unpacked_layers = true"} 1`; !strings.Contains(string(body), want) {
 		t.Errorf("metrics lack %s", want)
+	}
+	// explain and check, on the config containerd ran with, say it first
+	// and exit 3; check still finds that the node credential works (for
+	// transfer API clients).
+	for _, cmd := range []string{"explain", "check"} {
+		out, code := runCLI(t, cmd, "--config", filepath.Join(c.Dir, "config.toml"), s.image)
+		first, _, _ := strings.Cut(out, "\n")
+		if code != 3 || !strings.Contains(first, "CRI PULLS LOCALLY (discard_unpacked_layers = true)") {
+			t.Errorf("nodecred %s: exit %d, first line %q; want exit 3 and the setting named first", cmd, code, first)
+		}
 	}
 }
 
