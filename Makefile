@@ -91,6 +91,7 @@ bench: build tools
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) test -run '^$$' -bench 'HostileFilesRSS' -benchtime 3x ./test/e2e/
+	$(GO) test -run '^$$' -bench 'FirstSandboxSlowProvider|DiscardUnpackedLayersDiskKept' -benchtime 1x ./test/e2e/
 	$(GO) run ./test/bench
 	$(GO) run ./test/bench/renewal
 
