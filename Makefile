@@ -81,6 +81,7 @@ fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseKubeletConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config/ -run '^$$' -fuzz '^FuzzConfigSection$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cripull/ -run '^$$' -fuzz '^FuzzSectionAgainstCRI$$' -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks (lookups, caches, exec deduplication, heap, per-pull work) and the
 ## side-by-side driver against stock containerd (see BENCHMARKS.md)

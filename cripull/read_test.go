@@ -16,11 +16,24 @@ import (
 
 // criConfig returns a fresh, zero CRI image config of the type the CRI
 // images plugin compiled in decodes its section into.
-func criConfig(t *testing.T) any {
+func criConfig(t *testing.T) any { return criConfigOf(t) }
+
+// criConfigOf returns a fresh CRI image config with CRI's defaults, as
+// containerd decodes a section into: a copy of the registration's, which
+// containerd decodes into in place.
+func criConfigOf(t testing.TB) any {
 	t.Helper()
 	for _, r := range registry.Graph(func(*plugin.Registration) bool { return false }) {
 		if r.Type == plugins.CRIServicePlugin && r.ID == "images" {
-			return reflect.New(reflect.TypeOf(r.Config).Elem()).Interface()
+			fresh := reflect.New(reflect.TypeOf(r.Config).Elem())
+			b, err := toml.Marshal(r.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := toml.Unmarshal(b, fresh.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			return fresh.Interface()
 		}
 	}
 	t.Fatal("no CRI images plugin registered")
