@@ -103,6 +103,7 @@ fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPublicStatus$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzKubeletConfigDirectory$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config/ -run '^$$' -fuzz '^FuzzConfigSection$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cripull/ -run '^$$' -fuzz '^FuzzSectionAgainstCRI$$' -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks (lookups, caches, exec deduplication, heap, per-pull work) and the
 ## side-by-side driver against stock containerd (see BENCHMARKS.md)
@@ -113,6 +114,7 @@ bench: build tools
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) test -run '^$$' -bench 'HostileFilesRSS' -benchtime 3x ./test/e2e/
+	$(GO) test -run '^$$' -bench 'FirstSandboxSlowProvider|DiscardUnpackedLayersDiskKept' -benchtime 1x ./test/e2e/
 	$(GO) run ./test/bench
 	$(GO) run ./test/bench/renewal
 

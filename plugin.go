@@ -42,6 +42,11 @@ func defaultConfig() *rawConfig {
 type instance struct {
 	source  credentials.Source
 	options transfer.Options
+	// requireCRITransfer fails containerd's start when CRI pulls locally.
+	requireCRITransfer bool
+	// exports are the plugin's exports, which CRI's image service
+	// completes with its pull mode once it has started (cri.go).
+	exports map[string]string
 }
 
 // Close closes the node's sources when containerd stops: their renewals
@@ -84,10 +89,18 @@ func init() {
 				"push":       strconv.FormatBool(cfg.Push),
 				// `ctr plugins ls -d` shows which nodecred a node runs.
 				"version": version.Get(),
+				// Until CRI's image service starts and says (cri.go).
+				"cri_pull_mode":    "cri-not-loaded",
+				"cri_pull_setting": "",
 			}
 			log.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("nodecred: credential sources configured")
 			ready()
-			return &instance{source: chain, options: transfer.Options{Namespaces: cfg.Namespaces, Push: cfg.Push}}, nil
+			return &instance{
+				source:             chain,
+				options:            transfer.Options{Namespaces: cfg.Namespaces, Push: cfg.Push},
+				requireCRITransfer: cfg.RequireCRITransferPull,
+				exports:            ic.Meta.Exports,
+			}, nil
 		},
 	})
 }

@@ -10,7 +10,9 @@ import (
 
 	ctrtransfer "github.com/containerd/containerd/v2/core/transfer"
 	// Imported so that their inits, which register the local transfer
-	// plugin and the transfer gRPC service, run before ours.
+	// plugin, the transfer gRPC service and CRI's image service, run
+	// before ours.
+	_ "github.com/containerd/containerd/v2/plugins/cri/images"
 	_ "github.com/containerd/containerd/v2/plugins/services/transfer"
 	_ "github.com/containerd/containerd/v2/plugins/transfer"
 
@@ -20,6 +22,7 @@ import (
 const (
 	localTransferID   = "local"
 	transferServiceID = "transfer"
+	criImagesID       = "images"
 )
 
 // This is the one place nodecred touches containerd's global plugin
@@ -30,7 +33,9 @@ const (
 // back wrapped. Its own config section, [plugins."io.containerd.transfer.v1.local"],
 // is decoded and used by its unchanged InitFn. The transfer gRPC service
 // comes back wrapped too, so that the OCIRegistry messages gRPC clients send
-// reach the transferrer with every field (see transfer.Service).
+// reach the transferrer with every field (see transfer.Service), and CRI's
+// image service comes back reporting whether it pulls through the transfer
+// service at all (cri.go).
 func init() {
 	regs := registry.Graph(func(*plugin.Registration) bool { return false })
 	registry.Reset()
@@ -44,6 +49,8 @@ func init() {
 		case r.Type == plugins.GRPCPlugin && r.ID == transferServiceID:
 			wrapTransferService(r)
 			service = true
+		case r.Type == plugins.CRIServicePlugin && r.ID == criImagesID:
+			wrapCRIImages(r)
 		}
 		registry.Register(r)
 	}

@@ -27,6 +27,10 @@ type Config struct {
 	Namespaces []string `toml:"namespaces"`
 	// Push lends node credentials to pushes too.
 	Push bool `toml:"push"`
+	// RequireCRITransferPull makes containerd fail to start when CRI pulls
+	// images without the transfer service (local pull mode), where node
+	// credentials never reach CRI pulls: for operators who fail closed.
+	RequireCRITransferPull bool `toml:"require_cri_transfer_pull"`
 	// Sources are asked in order; the first that has a credential wins.
 	Sources []credentials.SourceConfig `toml:"sources"`
 }
@@ -34,7 +38,7 @@ type Config struct {
 // Default is the section with its defaults, as `containerd config default`
 // shows it.
 func Default() map[string]any {
-	return map[string]any{"namespaces": []string{}, "push": false}
+	return map[string]any{"namespaces": []string{}, "push": false, "require_cri_transfer_pull": false}
 }
 
 // Parse decodes the section, given with every key as decoded from TOML,
@@ -49,13 +53,13 @@ func Parse(raw map[string]any) (Config, error) {
 	var cfg Config
 	for _, k := range sortedKeys(raw) {
 		switch k {
-		case "namespaces", "push", "sources":
+		case "namespaces", "push", "require_cri_transfer_pull", "sources":
 		default:
 			return Config{}, fmt.Errorf("unknown key %q (value not shown)", k)
 		}
 	}
 	top := map[string]any{}
-	for _, k := range []string{"namespaces", "push"} {
+	for _, k := range []string{"namespaces", "push", "require_cri_transfer_pull"} {
 		if v, ok := raw[k]; ok {
 			top[k] = v
 		}

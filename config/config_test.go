@@ -24,6 +24,7 @@ func TestParseConfig(t *testing.T) {
 	cfg, err := Parse(section(t, `
 namespaces = ["k8s.io"]
 push = true
+require_cri_transfer_pull = true
 [[sources]]
   type = "dockerconfig"
   path = "/etc/containerd/auth.json"
@@ -36,10 +37,10 @@ push = true
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Namespaces) != 1 || !cfg.Push || len(cfg.Sources) != 2 || cfg.Sources[1].PasswordFile != "/etc/containerd/secrets/r.io" {
+	if len(cfg.Namespaces) != 1 || !cfg.Push || !cfg.RequireCRITransferPull || len(cfg.Sources) != 2 || cfg.Sources[1].PasswordFile != "/etc/containerd/secrets/r.io" {
 		t.Fatalf("parsed %+v", cfg)
 	}
-	if cfg, err := Parse(Default()); err != nil || len(cfg.Sources) != 0 {
+	if cfg, err := Parse(Default()); err != nil || len(cfg.Sources) != 0 || cfg.RequireCRITransferPull {
 		t.Fatalf("default config: %+v, %v", cfg, err)
 	}
 }
@@ -49,6 +50,8 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown top-level key", `namespace = ["k8s.io"]`, `unknown key "namespace"`},
 		{"unknown source key", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\n[[sources]]\ntype = \"static\"\npasword = \"hunter2-typo\"", `sources[1]: unknown key "pasword"`},
 		{"wrong type", `push = "yes"`, `push`},
+		{"wrong type of require_cri_transfer_pull", `require_cri_transfer_pull = "yes"`, `require_cri_transfer_pull`},
+		{"misspelt require_cri_transfer_pull", `require_cri_transfer = true`, `unknown key "require_cri_transfer"`},
 		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts`},
 		{"sources not tables", `sources = ["dockerconfig"]`, `sources[0]: want a table`},
 		{"bad namespace", `namespaces = ["k8s.io", "Not Valid!"]`, `namespaces: "Not Valid!" is not a valid containerd namespace`},

@@ -5,8 +5,13 @@ import (
 	"fmt"
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
+	"github.com/containerd/containerd/v2/version"
+	"github.com/containerd/plugin"
+	"github.com/containerd/plugin/registry"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
 )
 
 // criDefaultHostsDir is what CRI uses on Linux when config_path is unset.
@@ -23,6 +28,8 @@ type Node struct {
 	DeprecatedAuths map[string]DeprecatedAuth
 	// DeprecatedSection names the CRI section they were found in.
 	DeprecatedSection string
+	// CRI is CRI's pull mode as containerd decides it from this config.
+	CRI cripull.Verdict
 }
 
 // DeprecatedAuth is one CRI registry.configs.<host>.auth entry.
@@ -50,7 +57,54 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 	}
 	node.HostsDir = criHostsDir(c)
 	node.DeprecatedSection, node.DeprecatedAuths = deprecatedAuths(c)
+	plugins, err := migratedPlugins(context.WithoutCancel(ctx), c)
+	if err != nil {
+		return Node{}, fmt.Errorf("failed to migrate containerd config %s to version %d: %w", path, version.ConfigVersion, err)
+	}
+	section, _ := plugins[cripull.Section].(map[string]any)
+	settings, err := cripull.FromSection(section)
+	if err != nil {
+		return Node{}, fmt.Errorf("%s: %w", path, err)
+	}
+	node.CRI = cripull.Decide(settings)
 	return node, nil
+}
+
+// migratedPlugins returns a copy of c's plugin sections migrated from c's
+// version to the one this containerd reads, as containerd does at start:
+// its own migrations, then each registered plugin's (CRI's moves a version
+// 2 [plugins."io.containerd.grpc.v1.cri"] into its version 3 sections).
+// containerd 2.3 and later migrate each imported file from its own version
+// before merging; this migrates the merged config from its version, which
+// is the same unless imported files carry versions of their own.
+func migratedPlugins(ctx context.Context, c srvconfig.Config) (map[string]any, error) {
+	// A deep copy: the migrations edit the sections in place.
+	b, err := toml.Marshal(c.Plugins)
+	if err != nil {
+		return nil, err
+	}
+	m := srvconfig.Config{Version: c.Version}
+	if err := toml.Unmarshal(b, &m.Plugins); err != nil {
+		return nil, err
+	}
+	if m.Plugins == nil {
+		m.Plugins = map[string]any{}
+	}
+	from := m.Version
+	if err := m.MigrateConfigTo(ctx, version.ConfigVersion); err != nil {
+		return nil, err
+	}
+	regs := registry.Graph(func(*plugin.Registration) bool { return false })
+	for v := from; v < version.ConfigVersion; v++ {
+		for _, r := range regs {
+			if r.ConfigMigration != nil {
+				if err := r.ConfigMigration(ctx, v, m.Plugins); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return m.Plugins, nil
 }
 
 // deprecatedAuths reads registry.configs.<host>.auth from CRI's section of

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nodecred/nodecred/cripull"
 )
 
 func TestLoadContainerd(t *testing.T) {
@@ -51,5 +53,85 @@ func TestLoadContainerd(t *testing.T) {
 	}
 	if _, err := LoadContainerd(context.Background(), filepath.Join(dir, "missing.toml")); err == nil {
 		t.Fatal("missing file: no error")
+	}
+}
+
+// CRI's pull mode comes from the config as containerd reads it: version 2
+// sections migrated into version 3 ones, imports merged, CRI's defaults
+// under what is set.
+func TestLoadContainerdCRIPullMode(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("conf.d/cri.toml", `version = 3
+[plugins."io.containerd.cri.v1.images"]
+  use_local_image_pull = true
+`)
+	for _, tt := range []struct {
+		name, text, setting, sandbox string
+	}{
+		{"defaults", "version = 3\n", "", ""},
+		{"version 2 discard", `version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "r.io/pause:1"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    discard_unpacked_layers = true
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+`, "discard_unpacked_layers = true", "r.io/pause:1"},
+		// CRI's migration moves the containerd table's keys only when it
+		// has a runtimes table (plugins/cri/images migrateConfig): without
+		// one, containerd drops the key, and so does the CLI.
+		{"version 2 discard without runtimes", `version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  discard_unpacked_layers = true
+`, "", ""},
+		{"version 2 tls-only configs", `version = 2
+[plugins."io.containerd.grpc.v1.cri".registry.configs."r.io".tls]
+  insecure_skip_verify = true
+`, "registry.configs = [r.io]", ""},
+		{"version 2 no trigger", `version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  disable_snapshot_annotations = true
+`, "", ""},
+		{"version 2 snapshot annotations", `version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  disable_snapshot_annotations = false
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+`, "disable_snapshot_annotations = false", ""},
+		{"version 3 import", `version = 3
+imports = ["` + filepath.Join(dir, "conf.d", "*.toml") + `"]
+[plugins."io.containerd.cri.v1.images".pinned_images]
+  sandbox = "r.io/pause:2"
+`, "use_local_image_pull = true", "r.io/pause:2"},
+		{"version 3 downloads", `version = 3
+[plugins."io.containerd.cri.v1.images"]
+  max_concurrent_downloads = 10
+`, "max_concurrent_downloads = 10", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			node, err := LoadContainerd(context.Background(), write(strings.ReplaceAll(tt.name, " ", "-")+".toml", tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := node.CRI.Setting(); got != tt.setting {
+				t.Errorf("setting = %q, want %q", got, tt.setting)
+			}
+			if (tt.setting == "") != (node.CRI.Mode == cripull.Transfer) {
+				t.Errorf("mode %s with setting %q", node.CRI.Mode, node.CRI.Setting())
+			}
+			if tt.sandbox != "" && node.CRI.SandboxImage != tt.sandbox {
+				t.Errorf("sandbox image %q, want %q", node.CRI.SandboxImage, tt.sandbox)
+			}
+		})
 	}
 }

@@ -71,7 +71,7 @@ func plant(raw map[string]any, secret string) map[string]any {
 	out := map[string]any{}
 	for k, v := range raw {
 		switch k {
-		case "namespaces", "push":
+		case "namespaces", "push", "require_cri_transfer_pull":
 			out[k] = v
 		case "sources":
 			list, ok := v.([]any)

@@ -84,3 +84,9 @@ func Reload(path string, ok bool) {
 		reloadErrors.WithValues(path).Inc()
 	}
 }
+
+// criPullMode is 1 for CRI's pull mode as nodecred found it at startup.
+var criPullMode = ns.NewLabeledGauge("cri_pull_mode", "CRI's image pull mode found at startup (1 for the mode in effect): transfer (node credentials serve CRI pulls), local (they do not; setting names why) or unknown.", "", "mode", "setting")
+
+// CRIPullMode records CRI's pull mode and the setting that decided it.
+func CRIPullMode(mode, setting string) { criPullMode.WithValues(mode, setting).Set(1) }

@@ -17,6 +17,7 @@ func TestMetricsAreExposed(t *testing.T) {
 	Waited("provider", "ecr-credential-provider")
 	Renewal("provider", "ecr-credential-provider", false)
 	Served("provider", "ecr-credential-provider", 2*time.Hour)
+	CRIPullMode("local", "discard_unpacked_layers = true")
 
 	rec := httptest.NewRecorder()
 	gometrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -30,6 +31,7 @@ func TestMetricsAreExposed(t *testing.T) {
 		`nodecred_renewals_total{kind="provider",program="ecr-credential-provider",result="failed"} 1`,
 		`nodecred_served_lifetime_seconds_bucket{kind="provider",program="ecr-credential-provider",le="10800"} 1`,
 		`nodecred_served_lifetime_seconds_bucket{kind="provider",program="ecr-credential-provider",le="3600"} 0`,
+		`nodecred_cri_pull_mode{mode="local",setting="discard_unpacked_layers = true"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)

@@ -63,6 +63,9 @@ func checkCommand() *cli.Command {
 			if !res.OK {
 				return failedError{errors.New(res.reason())}
 			}
+			if p.criLocal() {
+				return criLocalError{p.CRI}
+			}
 			return nil
 		},
 	}

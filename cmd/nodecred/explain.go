@@ -27,9 +27,14 @@ func explainCommand() *cli.Command {
 				return usageError{err}
 			}
 			if cmd.Bool("json") {
-				return writeJSON(cmd.Root().Writer, p)
+				err = writeJSON(cmd.Root().Writer, p)
+			} else {
+				err = writeExplain(cmd.Root().Writer, p)
 			}
-			return writeExplain(cmd.Root().Writer, p)
+			if err == nil && p.criLocal() {
+				return criLocalError{p.CRI}
+			}
+			return err
 		},
 	}
 }
@@ -59,9 +64,12 @@ func writeExplain(w io.Writer, p *plan) error {
 	return tw.Flush()
 }
 
-// writeHeading prints the reference and, when it applies, why no node
-// credential is used.
+// writeHeading prints, first, whether CRI pulls bypass nodecred, then the
+// reference and, when it applies, why no node credential is used.
 func writeHeading(w io.Writer, p *plan) {
+	if p.criLocal() {
+		fmt.Fprintf(w, "CRI PULLS LOCALLY (%s): %s\nThe credentials below serve transfer API clients only.\n\n", p.CRI.Setting(), p.CRI.Summary())
+	}
 	fmt.Fprintf(w, "%s (namespace %s, hosts dir %s)\n", p.Ref, p.Namespace, p.HostsDir)
 	if p.Scoped {
 		fmt.Fprintf(w, "namespace %s may not use node credentials (nodecred namespaces)\n", p.Namespace)

@@ -4,7 +4,9 @@
 // credentials without sending a secret.
 //
 // Exit codes: 0 success; 1 the check or pull failed; 2 bad usage or
-// configuration.
+// configuration; 3 (explain and check in CRI's namespace) CRI pulls
+// locally, so CRI pulls, the sandbox image's among them, get no node
+// credentials.
 package main
 
 import (
@@ -17,18 +19,29 @@ import (
 	"github.com/containerd/log"
 	"github.com/urfave/cli/v3"
 
+	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/version"
 )
 
 const (
-	exitFailed = 1
-	exitUsage  = 2
+	exitFailed   = 1
+	exitUsage    = 2
+	exitCRILocal = 3
 )
 
 // usageError marks errors in arguments or configuration (exit 2).
 type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
+
+// criLocalError marks an explain or check in CRI's namespace where CRI
+// pulls without the transfer service (exit 3): what was printed holds for
+// transfer API clients, not for CRI.
+type criLocalError struct{ v *cripull.Verdict }
+
+func (e criLocalError) Error() string {
+	return fmt.Sprintf("CRI pulls locally (%s): CRI pulls get no node credentials", e.v.Setting())
+}
 
 // failedError marks a check or pull that ran and failed (exit 1).
 type failedError struct{ error }
@@ -47,7 +60,9 @@ func app() *cli.Command {
 		Name:  "nodecred",
 		Usage: "explain, check and pull with the node's registry credentials",
 		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
-2 bad usage or configuration. No command prints a secret.`,
+2 bad usage or configuration; 3 explain or check in CRI's namespace (k8s.io): CRI pulls
+locally (the setting is printed first), so CRI pulls get no node credentials.
+No command prints a secret.`,
 		Version:  version.Get(),
 		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand(), credentialHelperCommand()},
 	}
@@ -68,6 +83,10 @@ func main() {
 		os.Exit(helper.code)
 	}
 	fmt.Fprintln(os.Stderr, "nodecred:", err)
+	var local criLocalError
+	if errors.As(err, &local) {
+		os.Exit(exitCRILocal)
+	}
 	var failed failedError
 	if errors.As(err, &failed) {
 		os.Exit(exitFailed)

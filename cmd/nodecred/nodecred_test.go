@@ -138,3 +138,52 @@ func TestUsageExitCodes(t *testing.T) {
 		t.Fatalf("explain without REF: err = %v, want a usage error", err)
 	}
 }
+
+// In CRI's namespace, explain and check say first that CRI pulls locally,
+// naming the setting, and end with exit status 3; in another namespace
+// CRI's mode does not apply.
+func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	var out bytes.Buffer
+	cmd := app()
+	cmd.Writer = &out
+	err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", cfg, "r.io/app:1"})
+	var local criLocalError
+	if !errors.As(err, &local) {
+		t.Fatalf("err = %v, want a CRI local pull error (exit %d)", err, exitCRILocal)
+	}
+	first, _, _ := strings.Cut(out.String(), "\n")
+	for _, want := range []string{"CRI PULLS LOCALLY", "discard_unpacked_layers = true", "To fix"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first line %q lacks %q", first, want)
+		}
+	}
+
+	out.Reset()
+	cmd = app()
+	cmd.Writer = &out
+	if err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", cfg, "-n", "default", "r.io/app:1"}); err != nil {
+		t.Errorf("namespace default: err = %v", err)
+	}
+	if strings.Contains(out.String(), "CRI PULLS LOCALLY") {
+		t.Errorf("namespace default: %s", out.String())
+	}
+
+	out.Reset()
+	cmd = app()
+	cmd.Writer = &out
+	if err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--json", "--config", cfg, "r.io/app:1"}); !errors.As(err, &local) {
+		t.Errorf("--json: err = %v", err)
+	}
+	if !strings.Contains(out.String(), `"mode": "local"`) || !strings.Contains(out.String(), `"key": "discard_unpacked_layers"`) {
+		t.Errorf("--json lacks CRI's mode: %s", out.String())
+	}
+
+	transfer := writeConfig(t, t.TempDir(), "")
+	out.Reset()
+	cmd = app()
+	cmd.Writer = &out
+	if err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", transfer, "r.io/app:1"}); err != nil || strings.Contains(out.String(), "LOCALLY") {
+		t.Errorf("transfer mode: err = %v\n%s", err, out.String())
+	}
+}

@@ -14,7 +14,11 @@ import (
 
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
 )
+
+// criNamespace is the containerd namespace CRI pulls in.
+const criNamespace = "k8s.io"
 
 // target is one host a pull of the reference would contact, in order, and
 // what the node source has for it.
@@ -33,8 +37,10 @@ type plan struct {
 	Namespace string `json:"namespace"`
 	HostsDir  string `json:"hosts_dir"`
 	// Scoped is set when the namespace may not use node credentials.
-	Scoped  bool     `json:"namespace_excluded,omitempty"`
-	Targets []target `json:"hosts"`
+	Scoped bool `json:"namespace_excluded,omitempty"`
+	// CRI is CRI's pull mode, for a plan in CRI's namespace.
+	CRI     *cripull.Verdict `json:"cri,omitempty"`
+	Targets []target         `json:"hosts"`
 	// Providers are the kubelet sources' providers, each with the file it
 	// came from, in the order they are asked.
 	Providers []providerRow `json:"providers,omitempty"`
@@ -67,6 +73,9 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 		return nil, fmt.Errorf("invalid reference %q: %w", ref, err)
 	}
 	p := &plan{Ref: named.String(), Namespace: opts.namespace, HostsDir: node.HostsDir}
+	if opts.namespace == criNamespace {
+		p.CRI = &node.CRI
+	}
 	if opts.hostsDir != "" {
 		p.HostsDir = opts.hostsDir
 	}
@@ -130,6 +139,10 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 	}
 	return p, nil
 }
+
+// criLocal reports whether CRI pulls in the plan's namespace bypass
+// nodecred.
+func (p *plan) criLocal() bool { return p.CRI != nil && p.CRI.Mode == cripull.Local }
 
 // statusRecorder remembers the last HTTP status each host answered, so
 // that check can name a 401 or 403 whatever error the resolver wraps it in.

@@ -46,7 +46,7 @@ func tomlEnv(env []string) string {
 // installProvider puts the test provider in a bin_dir and writes a
 // CredentialProviderConfig for it, returning the config path, the bin_dir
 // and the provider's count file.
-func installProvider(t *testing.T, matchImage string, env map[string]string) (config, binDir, countFile string) {
+func installProvider(t testing.TB, matchImage string, env map[string]string) (config, binDir, countFile string) {
 	t.Helper()
 	binDir = t.TempDir()
 	b, err := os.ReadFile(bins.CredProvider)

@@ -119,7 +119,7 @@ func authFileFor(t *testing.T, reg testRegistry) string {
 }
 
 // writeFile writes a file under dir with mode 0600 and returns its path.
-func writeFile(t *testing.T, dir, name, content string) string {
+func writeFile(t testing.TB, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {

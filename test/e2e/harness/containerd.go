@@ -31,6 +31,11 @@ type ContainerdConfig struct {
 	Env []string
 	// MetricsAddress, when set, serves containerd's metrics there.
 	MetricsAddress string
+	// Whole, when set, returns the whole config.toml for a containerd
+	// whose files live under dir, in place of the fields above but Env; it
+	// may write files the config imports under dir. The config must put
+	// the gRPC socket at dir/c.sock.
+	Whole func(dir string) string
 }
 
 // Containerd is a running containerd with its state under one directory.
@@ -46,6 +51,9 @@ type Containerd struct {
 
 // Render returns config.toml for a containerd whose files live under dir.
 func (c ContainerdConfig) Render(dir string) string {
+	if c.Whole != nil {
+		return c.Whole(dir)
+	}
 	level := c.LogLevel
 	if level == "" {
 		level = "debug"

@@ -1,0 +1,81 @@
+package cripull
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/containerd/containerd/v2/plugins"
+	"github.com/containerd/plugin"
+	"github.com/containerd/plugin/registry"
+	"github.com/pelletier/go-toml/v2"
+
+	// CRI's image service registration carries CRI's own defaults.
+	_ "github.com/containerd/containerd/v2/plugins/cri/images"
+)
+
+// requiredKeys are the keys of CRI's image config that the rules read. CRI's
+// config type lives in containerd's internal/cri/config, so it is read by
+// its TOML keys, the names operators write and containerd keeps stable;
+// FromConfig fails, naming the key, when a containerd no longer has one.
+var requiredKeys = []string{
+	"use_local_image_pull", "disable_snapshot_annotations", "discard_unpacked_layers",
+	"max_concurrent_downloads", "image_pull_with_sync_fs", "registry", "pinned_images",
+}
+
+// FromConfig reads the settings from CRI's image config as containerd
+// holds it (the *ImageConfig of the CRI images plugin), through its TOML
+// encoding.
+func FromConfig(cfg any) (Settings, error) {
+	b, err := toml.Marshal(cfg)
+	if err != nil {
+		return Settings{}, fmt.Errorf("failed to encode CRI's image config (%T): %w", cfg, err)
+	}
+	var keys map[string]any
+	if err := toml.Unmarshal(b, &keys); err != nil {
+		return Settings{}, fmt.Errorf("failed to decode CRI's image config (%T): %w", cfg, err)
+	}
+	for _, k := range requiredKeys {
+		if _, ok := keys[k]; !ok {
+			return Settings{}, fmt.Errorf("CRI's image config (%T) has no key %q: this containerd's CRI is not one nodecred knows", cfg, k)
+		}
+	}
+	var s Settings
+	if err := toml.Unmarshal(b, &s); err != nil {
+		return Settings{}, fmt.Errorf("failed to decode CRI's image config (%T): %w", cfg, err)
+	}
+	return s, nil
+}
+
+// Defaults are CRI's image settings when its section is empty, from the
+// registration of the CRI images plugin compiled in.
+func Defaults() (Settings, error) {
+	regs := registry.Graph(func(*plugin.Registration) bool { return false })
+	for _, r := range regs {
+		if r.Type == plugins.CRIServicePlugin && r.ID == "images" {
+			return FromConfig(r.Config)
+		}
+	}
+	return Settings{}, fmt.Errorf("no %s.images plugin is registered", plugins.CRIServicePlugin)
+}
+
+// FromSection reads the settings from CRI's image section as decoded from
+// containerd's config file (migrated to version 3 or later), over CRI's
+// defaults, as containerd decodes a plugin's section over its default
+// config. Unknown keys are ignored, as containerd ignores them.
+func FromSection(section map[string]any) (Settings, error) {
+	s, err := Defaults()
+	if err != nil {
+		return Settings{}, err
+	}
+	if len(section) == 0 {
+		return s, nil
+	}
+	b, err := toml.Marshal(section)
+	if err != nil {
+		return Settings{}, fmt.Errorf("[plugins.%q]: %w", Section, err)
+	}
+	if err := toml.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return Settings{}, fmt.Errorf("[plugins.%q]: %w", Section, err)
+	}
+	return s, nil
+}
