@@ -12,24 +12,32 @@ import (
 )
 
 // TestOneProviderConfig: the kubelet and nodecred's kubelet source share
-// one credential provider configuration. The kubelet's providers serve the
+// one credential provider configuration, a directory of two files as the
+// kubelet (1.34 and later) reads it. The kubelet's providers serve the
 // kubelet's pulls (it sends the credential with the pull, so nodecred is
-// not asked), and nodecred runs the same provider for the sandbox image,
-// which the kubelet never pulls.
+// not asked), and nodecred runs a provider for the sandbox image, which the
+// kubelet never pulls.
 //
-// The kubelet is given the directory; nodecred the one file in it, as its
-// kubelet source takes a file. Once it takes a directory too,
-// nodecredConfig becomes providerDir.
+// The provider for the pods' images is in the first file; the one for the
+// sandbox image only in the second, a drop-in: a kubelet source that read
+// the first file alone would have no credential for the sandbox image, and
+// the pod would not start.
 func TestOneProviderConfig(t *testing.T) {
 	skipIfUnable(t)
 	reg := startRegistry(t, "provider")
 	providerDir := t.TempDir()
-	providerFile := writeFile(t, filepath.Join(providerDir, "credential-provider.yaml"), providerConfig(reg))
-	nodecredConfig := providerFile
+	writeFile(t, filepath.Join(providerDir, "10-pods.yaml"), providerConfig("credprovider", reg, repository(reg.hello())))
+	writeFile(t, filepath.Join(providerDir, "20-sandbox.yaml"), providerConfig("credprovider-sandbox", reg, repository(reg.pause())))
+	// Both providers are test/programs/credprovider, under two names.
+	binDir := t.TempDir()
+	for _, name := range []string{"credprovider", "credprovider-sandbox"} {
+		if err := os.Symlink(progs.CredProvider, filepath.Join(binDir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	runs := t.TempDir()
 	kubeletRuns, containerdRuns := filepath.Join(runs, "kubelet"), filepath.Join(runs, "containerd")
-	binDir := filepath.Dir(progs.CredProvider)
 	n := startNode(t, progs.Containerd, harness.ContainerdConfig{
 		HostsDir: hostsDir(t, reg), SandboxImage: reg.pause(),
 		Nodecred: fmt.Sprintf(`
@@ -38,7 +46,7 @@ func TestOneProviderConfig(t *testing.T) {
     type = "kubelet"
     config = %q
     bin_dir = %q
-`, nodecredConfig, binDir),
+`, providerDir, binDir),
 		// The provider config sets no PROVIDER_COUNT_FILE, so each
 		// provider run appends to the file its parent's environment names.
 		Env: []string{"PROVIDER_COUNT_FILE=" + containerdRuns},
@@ -62,7 +70,7 @@ func TestOneProviderConfig(t *testing.T) {
 		t.Errorf("nodecred ran the provider for %q, want the sandbox image %s only", containerdImages, reg.pause())
 	}
 	log := n.Containerd.Log()
-	if !logHas(log, "nodecred: credential decision", reg.pause(), "kubelet:") {
+	if !logHas(log, "nodecred: credential decision", reg.pause(), "kubelet:"+providerDir) {
 		t.Errorf("containerd log has no kubelet-source decision for the sandbox image")
 	}
 	if !logHas(log, "nodecred: credential decision", reg.hello(), "source=caller") {
@@ -71,12 +79,13 @@ func TestOneProviderConfig(t *testing.T) {
 }
 
 // providerConfig is a CredentialProviderConfig running test/programs/
-// credprovider for reg's host, returning reg's credential.
-func providerConfig(reg registry) []byte {
+// credprovider, as the provider name, for images matching match, returning
+// reg's credential.
+func providerConfig(name string, reg registry, match string) []byte {
 	return []byte(fmt.Sprintf(`apiVersion: kubelet.config.k8s.io/v1
 kind: CredentialProviderConfig
 providers:
-  - name: credprovider
+  - name: %s
     matchImages:
       - %q
     defaultCacheDuration: 0s
@@ -86,7 +95,7 @@ providers:
         value: %q
       - name: PROVIDER_PASSWORD
         value: %q
-`, reg.Host, reg.user, reg.password))
+`, name, match, reg.user, reg.password))
 }
 
 // lines returns the lines of the file at path; none if it does not exist.

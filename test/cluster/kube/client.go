@@ -166,16 +166,26 @@ func (c *Client) WaitPod(ctx context.Context, namespace, name string, timeout ti
 // PodEvents returns the messages of the events about the pod, oldest
 // first, each prefixed with its reason ("Failed: ...").
 func (c *Client) PodEvents(ctx context.Context, namespace, name string) ([]string, error) {
+	list, err := c.PodEventList(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range list {
+		out = append(out, e.Reason+": "+e.Message)
+	}
+	return out, nil
+}
+
+// PodEventList returns the events about the pod (core/v1, as the kubelet
+// records them and kubectl describe shows them), oldest first.
+func (c *Client) PodEventList(ctx context.Context, namespace, name string) ([]corev1.Event, error) {
 	sel := url.QueryEscape("involvedObject.kind=Pod,involvedObject.name=" + name)
 	var list corev1.EventList
 	if err := c.Get(ctx, "/api/v1/namespaces/"+namespace+"/events?fieldSelector="+sel, &list); err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, e := range list.Items {
-		out = append(out, e.Reason+": "+e.Message)
-	}
-	return out, nil
+	return list.Items, nil
 }
 
 // CreateManifest creates each object of a multi-document YAML manifest in
