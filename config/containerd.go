@@ -5,10 +5,6 @@ import (
 	"fmt"
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
-	"github.com/containerd/containerd/v2/version"
-	"github.com/containerd/plugin"
-	"github.com/containerd/plugin/registry"
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/cripull"
@@ -23,11 +19,6 @@ type Node struct {
 	Credentials Config
 	// HostsDir is CRI's registry config_path.
 	HostsDir string
-	// DeprecatedAuths are CRI's deprecated registry.configs.<host>.auth
-	// entries, by host.
-	DeprecatedAuths map[string]DeprecatedAuth
-	// DeprecatedSection names the CRI section they were found in.
-	DeprecatedSection string
 	// CRI is CRI's pull mode as containerd decides it from this config.
 	CRI cripull.Verdict
 }
@@ -40,12 +31,13 @@ type DeprecatedAuth struct {
 	IdentityToken credentials.Secret
 }
 
-// LoadContainerd reads containerd's config file at path (following its
-// imports) and returns nodecred's section and CRI's hosts directory.
+// LoadContainerd reads containerd's config file at path as containerd
+// does (imports, migrations: loadMigrated) and returns nodecred's section,
+// CRI's hosts directory and CRI's pull mode.
 func LoadContainerd(ctx context.Context, path string) (Node, error) {
-	var c srvconfig.Config
-	if err := srvconfig.LoadConfig(ctx, path, &c); err != nil {
-		return Node{}, fmt.Errorf("failed to load containerd config %s: %w", path, err)
+	c, _, err := loadMigrated(context.WithoutCancel(ctx), path)
+	if err != nil {
+		return Node{}, err
 	}
 	var node Node
 	if raw, ok := c.Plugins[Section].(map[string]any); ok {
@@ -56,82 +48,13 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		node.Credentials = cfg
 	}
 	node.HostsDir = criHostsDir(c)
-	node.DeprecatedSection, node.DeprecatedAuths = deprecatedAuths(c)
-	plugins, err := migratedPlugins(context.WithoutCancel(ctx), c)
-	if err != nil {
-		return Node{}, fmt.Errorf("failed to migrate containerd config %s to version %d: %w", path, version.ConfigVersion, err)
-	}
-	section, _ := plugins[cripull.Section].(map[string]any)
+	section, _ := c.Plugins[cripull.Section].(map[string]any)
 	settings, err := cripull.FromSection(section)
 	if err != nil {
 		return Node{}, fmt.Errorf("%s: %w", path, err)
 	}
 	node.CRI = cripull.Decide(settings)
 	return node, nil
-}
-
-// migratedPlugins returns a copy of c's plugin sections migrated from c's
-// version to the one this containerd reads, as containerd does at start:
-// its own migrations, then each registered plugin's (CRI's moves a version
-// 2 [plugins."io.containerd.grpc.v1.cri"] into its version 3 sections).
-// containerd 2.3 and later migrate each imported file from its own version
-// before merging; this migrates the merged config from its version, which
-// is the same unless imported files carry versions of their own.
-func migratedPlugins(ctx context.Context, c srvconfig.Config) (map[string]any, error) {
-	// A deep copy: the migrations edit the sections in place.
-	b, err := toml.Marshal(c.Plugins)
-	if err != nil {
-		return nil, err
-	}
-	m := srvconfig.Config{Version: c.Version}
-	if err := toml.Unmarshal(b, &m.Plugins); err != nil {
-		return nil, err
-	}
-	if m.Plugins == nil {
-		m.Plugins = map[string]any{}
-	}
-	from := m.Version
-	if err := m.MigrateConfigTo(ctx, version.ConfigVersion); err != nil {
-		return nil, err
-	}
-	regs := registry.Graph(func(*plugin.Registration) bool { return false })
-	for v := from; v < version.ConfigVersion; v++ {
-		for _, r := range regs {
-			if r.ConfigMigration != nil {
-				if err := r.ConfigMigration(ctx, v, m.Plugins); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return m.Plugins, nil
-}
-
-// deprecatedAuths reads registry.configs.<host>.auth from CRI's section of
-// a version 3 or version 2 config.
-func deprecatedAuths(c srvconfig.Config) (string, map[string]DeprecatedAuth) {
-	for _, section := range criSections {
-		configs, _ := criRegistry(c, section)["configs"].(map[string]any)
-		auths := map[string]DeprecatedAuth{}
-		for host, v := range configs {
-			hc, _ := v.(map[string]any)
-			a, ok := hc["auth"].(map[string]any)
-			if !ok {
-				continue
-			}
-			str := func(k string) string { s, _ := a[k].(string); return s }
-			auths[host] = DeprecatedAuth{
-				Username:      str("username"),
-				Password:      credentials.Secret(str("password")),
-				Auth:          credentials.Secret(str("auth")),
-				IdentityToken: credentials.Secret(str("identitytoken")),
-			}
-		}
-		if len(auths) > 0 {
-			return section, auths
-		}
-	}
-	return "", nil
 }
 
 // criSections are CRI's image config sections in version 3 and version 2

@@ -3,16 +3,8 @@ package config
 import (
 	"context"
 	"fmt"
-	"io"
-	"iter"
 	"net/url"
 	"runtime"
-
-	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
-	"github.com/containerd/containerd/v2/version"
-	"github.com/containerd/log"
-	"github.com/containerd/plugin"
-	"github.com/sirupsen/logrus"
 
 	"github.com/nodecred/nodecred/credentials"
 )
@@ -116,26 +108,9 @@ func (a criAuth) deprecated() *DeprecatedAuth {
 // [plugins."io.containerd.cri.v1.images"]), then decoded over containerd's
 // defaults.
 func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
-	// containerd's loader logs migrations and unknown keys; the CLI's
-	// output is its own.
-	quiet := logrus.New()
-	quiet.SetOutput(io.Discard)
-	ctx = log.WithLogger(ctx, logrus.NewEntry(quiet))
-
-	var v2 bool
-	migrations := func() iter.Seq[plugin.Registration] {
-		return func(yield func(plugin.Registration) bool) {
-			yield(plugin.Registration{ConfigMigration: func(ctx context.Context, v int, plugins map[string]any) error {
-				if v < version.ConfigVersion && migrateCRIImages(plugins) {
-					v2 = true
-				}
-				return nil
-			}})
-		}
-	}
-	c := srvconfig.Config{Version: version.ConfigVersion}
-	if err := srvconfig.LoadConfigWithPlugins(ctx, path, migrations, &c); err != nil {
-		return CRIImages{}, fmt.Errorf("failed to load containerd config %s: %w", path, err)
+	c, v2, err := loadMigrated(ctx, path)
+	if err != nil {
+		return CRIImages{}, err
 	}
 	dec := criImagesConfig{
 		DisableSnapshotAnnotations: runtime.GOOS != "windows",
@@ -186,39 +161,4 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 		out.Auths = append(out.Auths, endpoint)
 	}
 	return out, nil
-}
-
-// migrateCRIImages moves one version 2 file's image keys from
-// [plugins."io.containerd.grpc.v1.cri"] to [plugins."io.containerd.cri.v1.images"],
-// as containerd's CRI images plugin migrates them (plugins/cri/images
-// configMigration), for the keys CRIImages holds. It reports whether the
-// version 2 section held any of them.
-func migrateCRIImages(plugins map[string]any) bool {
-	src, ok := plugins[criV2Section].(map[string]any)
-	if !ok {
-		return false
-	}
-	dst, _ := plugins[CRIImagesSection].(map[string]any)
-	if dst == nil {
-		dst = map[string]any{}
-	}
-	moved := false
-	move := func(from map[string]any, keys ...string) {
-		for _, k := range keys {
-			if v, ok := from[k]; ok {
-				dst[k] = v
-				moved = true
-			}
-		}
-	}
-	move(src, "registry", "max_concurrent_downloads", "image_pull_with_sync_fs")
-	// containerd moves these only from a containerd table that also has
-	// a runtimes table; without one it drops them, and so do we.
-	if ctrd, ok := src["containerd"].(map[string]any); ok {
-		if _, ok := ctrd["runtimes"]; ok {
-			move(ctrd, "disable_snapshot_annotations", "discard_unpacked_layers")
-		}
-	}
-	plugins[CRIImagesSection] = dst
-	return moved
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/mod/semver"
 )
 
 const containerdModule = "github.com/containerd/containerd/v2"
@@ -65,6 +67,7 @@ func check(root, version string, keep bool) error {
 	if k8s == "" {
 		return fmt.Errorf("containerd %s requires no k8s.io/cri-api", version)
 	}
+	kubelet := kubeletVersion(k8s)
 	dir, err := os.MkdirTemp("", "nodecred-compat-"+version+"-")
 	if err != nil {
 		return err
@@ -80,9 +83,22 @@ func check(root, version string, keep bool) error {
 	}
 	os.Remove(filepath.Join(dir, "go.sum"))
 	env := os.Environ()
+	var tags []string
 	// containerd 2.1 to 2.3 build their command with urfave/cli v2.
 	if _, v2 := deps["github.com/urfave/cli/v2"]; v2 {
-		env = append(env, "GOFLAGS=-tags=nodecred_cliv2")
+		tags = append(tags, "nodecred_cliv2")
+	}
+	// containerd 2.1 and 2.2 migrate the merged config rather than each
+	// file, and have no LoadConfigWithPlugins (config/load_merged.go).
+	perFile, err := hasPerFileMigration(version)
+	if err != nil {
+		return err
+	}
+	if !perFile {
+		tags = append(tags, "nodecred_mergedconfig")
+	}
+	if len(tags) > 0 {
+		env = append(env, "GOFLAGS=-tags="+strings.Join(tags, ","))
 	}
 	run := func(s ...string) ([]byte, error) {
 		cmd := exec.Command(s[0], s[1:]...)
@@ -94,7 +110,7 @@ func check(root, version string, keep bool) error {
 		return out, nil
 	}
 	for _, s := range [][]string{
-		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + k8s, "k8s.io/api@" + k8s, "k8s.io/apimachinery@" + k8s},
+		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + kubelet, "k8s.io/api@" + kubelet, "k8s.io/apimachinery@" + kubelet},
 		{"go", "mod", "tidy"},
 		{"go", "vet", "./..."},
 	} {
@@ -129,14 +145,55 @@ func unitPackages(list []byte) []string {
 	return pkgs
 }
 
-// containerdDeps returns the requirements of containerd's go.mod at version.
-func containerdDeps(version string) (map[string]string, error) {
+// moduleInfo is what `go mod download -json` says of containerd at version.
+type moduleInfo struct{ GoMod, Dir string }
+
+func download(version string) (moduleInfo, error) {
+	var info moduleInfo
 	out, err := exec.Command("go", "mod", "download", "-json", containerdModule+"@"+version).Output()
 	if err != nil {
-		return nil, fmt.Errorf("go mod download %s@%s: %w", containerdModule, version, err)
+		return info, fmt.Errorf("go mod download %s@%s: %w", containerdModule, version, err)
 	}
-	var info struct{ GoMod string }
-	if err := json.Unmarshal(out, &info); err != nil {
+	err = json.Unmarshal(out, &info)
+	return info, err
+}
+
+// hasPerFileMigration reports whether containerd at version loads its
+// config with LoadConfigWithPlugins, which migrates each file before
+// merging (containerd 2.3 and later).
+func hasPerFileMigration(version string) (bool, error) {
+	info, err := download(version)
+	if err != nil {
+		return false, err
+	}
+	src, err := os.ReadFile(filepath.Join(info.Dir, "cmd", "containerd", "server", "config", "config.go"))
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(src, []byte("func LoadConfigWithPlugins(")), nil
+}
+
+// minKubelet is the oldest k8s.io/kubelet whose credential provider types
+// nodecred's kubelet source builds with: tokenAttributes and its cacheType
+// (Kubernetes 1.34). It still has the pkg/cri/streaming that containerd 2.1
+// imports.
+const minKubelet = "v0.34.10"
+
+// kubeletVersion is the k8s.io/kubelet, api and apimachinery version to
+// test with: containerd's own k8s.io version, or minKubelet where that is
+// older (containerd 2.1 uses v0.32). k8s.io/cri-api stays at containerd's
+// version: it has no k8s.io requirements of its own.
+func kubeletVersion(k8s string) string {
+	if semver.Compare(k8s, minKubelet) < 0 {
+		return minKubelet
+	}
+	return k8s
+}
+
+// containerdDeps returns the requirements of containerd's go.mod at version.
+func containerdDeps(version string) (map[string]string, error) {
+	info, err := download(version)
+	if err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(info.GoMod)
