@@ -104,6 +104,11 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 
 	if len(authHosts) > 0 {
+		// The auth file's directory may not exist yet on a node
+		// (/etc/containerd/nodecred, which the release's snippet reads).
+		if err := os.MkdirAll(filepath.Dir(o.authPath), 0o700); err != nil {
+			return failedError{err}
+		}
 		if err := writeFileAtomic(o.authPath, auths, o.force); err != nil {
 			return failedError{err}
 		}

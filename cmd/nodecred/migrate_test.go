@@ -263,3 +263,31 @@ func TestMigrateRefusesBeforeWriting(t *testing.T) {
 		t.Errorf("migrate printed a secret:\n%s", out.String())
 	}
 }
+
+// TestMigrateCreatesTheAuthFileDirectory: --out in a directory that does
+// not exist yet (/etc/containerd/nodecred on a node before nodecred) is
+// created, only root may enter it, and the file is written.
+func TestMigrateCreatesTheAuthFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	text := `version = 3
+[plugins."io.containerd.cri.v1.images".registry.configs."registry.example.com".auth]
+  username = "robot"
+  password = "pw-five"
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authPath := filepath.Join(dir, "etc", "containerd", "nodecred", "auth.json")
+	o := migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}
+	if err := migrate(context.Background(), &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(authPath)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("auth file: %v, %v", err, info)
+	}
+	if info, err := os.Stat(filepath.Dir(authPath)); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("auth file's directory: %v, %v", err, info)
+	}
+}
