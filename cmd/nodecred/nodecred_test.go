@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +187,29 @@ func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
 	cmd.Writer = &out
 	if err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", transfer, "r.io/app:1"}); err != nil || strings.Contains(out.String(), "LOCALLY") {
 		t.Errorf("transfer mode: err = %v\n%s", err, out.String())
+	}
+}
+
+// A check that fails exits 1 also where CRI pulls locally: 3 from check
+// means the credentials would serve transfer API clients. Its output still
+// names CRI's setting first.
+func TestCheckFailureWinsOverCRILocal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	var out bytes.Buffer
+	cmd := app()
+	cmd.Writer = &out
+	err := cmd.Run(context.Background(), []string{"nodecred", "check", "--config", cfg, host + "/app:1"})
+	var failed failedError
+	var local criLocalError
+	if !errors.As(err, &failed) || errors.As(err, &local) {
+		t.Fatalf("err = %v, want the check's failure (exit %d)", err, exitFailed)
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, "CRI PULLS LOCALLY") {
+		t.Errorf("first line %q does not name CRI's mode", first)
 	}
 }
