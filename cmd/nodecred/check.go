@@ -91,6 +91,10 @@ func runCheck(ctx context.Context, p *plan, rec *statusRecorder, timeout time.Du
 		cancel()
 		hc.HTTP = rec.status(t.Host)
 		hc.Status, hc.Detail = classify(err, hc.HTTP)
+		if hc.Status == "unauthorized" && t.Kind == "none" {
+			// Nothing was sent: nothing was refused.
+			hc.Detail = "401: the registry wants a credential, and the node has none for this host"
+		}
 		if hc.Status == "ok" && !res.OK {
 			res.OK, res.Via = true, t.Host
 		}

@@ -212,4 +212,8 @@ func TestCheckFailureWinsOverCRILocal(t *testing.T) {
 	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, "CRI PULLS LOCALLY") {
 		t.Errorf("first line %q does not name CRI's mode", first)
 	}
+	// No source has a credential for the host: nothing was refused.
+	if !strings.Contains(out.String(), "the node has none for this host") || strings.Contains(out.String(), "refused") {
+		t.Errorf("a 401 to a pull that sent no credential:\n%s", out.String())
+	}
 }
