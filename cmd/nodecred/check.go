@@ -51,6 +51,7 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			defer p.Close()
 			res := runCheck(ctx, p, rec, cmd.Duration("timeout"))
 			if cmd.Bool("json") {
 				err = writeJSON(cmd.Root().Writer, res)
