@@ -40,6 +40,12 @@ type CRIImages struct {
 	ImagePullWithSyncFs        bool
 	// Auths are the registry.auths keys, by URL, as written.
 	Auths []string
+	// Nodecred is set when the file (or one it imports) has nodecred's
+	// section already.
+	Nodecred bool
+	// NodecredPaths are the path of each of its sources of type
+	// dockerconfig, by index in sources.
+	NodecredPaths map[int]string
 }
 
 // RegistryConfig is one registry.configs.<host> table.
@@ -121,6 +127,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	}
 	out := CRIImages{
 		V2:                         v2,
+		NodecredPaths:              map[int]string{},
 		ConfigPath:                 dec.Registry.ConfigPath,
 		MaxConcurrentDownloads:     dec.MaxConcurrentDownloads,
 		UseLocalImagePull:          dec.UseLocalImagePull,
@@ -132,6 +139,18 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	}
 	for host, m := range dec.Registry.Mirrors {
 		out.Mirrors[host] = m.Endpoints
+	}
+	if section, ok := c.Plugins[Section].(map[string]any); ok {
+		out.Nodecred = true
+		sources, _ := section["sources"].([]any)
+		for i, src := range sources {
+			m, _ := src.(map[string]any)
+			if typ, _ := m["type"].(string); typ == "dockerconfig" {
+				if path, ok := m["path"].(string); ok {
+					out.NodecredPaths[i] = path
+				}
+			}
+		}
 	}
 	for host, rc := range dec.Registry.Configs {
 		var r RegistryConfig

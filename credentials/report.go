@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"regexp"
 	"strings"
 )
 
@@ -104,7 +106,7 @@ const maxStatusShown = 100
 // what the program printed; this keeps it so if that ever changes.
 func publicStatus(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	s = redact(s)
+	s = baseNames(redact(s))
 	if len(s) > maxStatusShown {
 		// Cut at a rune boundary: the error travels as a protobuf string.
 		s = strings.ToValidUTF8(s[:maxStatusShown], "")
@@ -114,4 +116,18 @@ func publicStatus(s string) string {
 		s += "…"
 	}
 	return s
+}
+
+// absPathInStatus is an absolute path in a status: a word that begins with "/".
+var absPathInStatus = regexp.MustCompile(`(^|[\s"'(=])(/[^\s"'():;,]+)`)
+
+// baseNames replaces each absolute path in s by its file name, so that a
+// status that quotes one (a provider that cannot be started: "fork/exec
+// /opt/cp/ecr-credential-provider: no such file or directory") shows the
+// program's name, never a path on the node. The log keeps the whole error.
+func baseNames(s string) string {
+	return absPathInStatus.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, '/')
+		return m[:i] + filepath.Base(m[i:])
+	})
 }

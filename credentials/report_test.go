@@ -73,6 +73,10 @@ func TestPublicStatus(t *testing.T) {
 		{"exit status 1", "exit status 1"},
 		{"timed out after 1m0s", "timed out after 1m0s"},
 		{"exit status 1\nsecond line", "exit status 1"},
+		// A program that cannot be started is named, its path on the node is not.
+		{"fork/exec /opt/cp/bin/ecr-credential-provider: no such file or directory", "fork/exec ecr-credential-provider: no such file or directory"},
+		{`exec: "/usr/local/bin/docker-credential-gcr": permission denied`, `exec: "docker-credential-gcr": permission denied`},
+		{"response apiVersion: not credentialprovider.kubelet.k8s.io/v1", "response apiVersion: not credentialprovider.kubelet.k8s.io/v1"},
 		{long, long[:strings.LastIndexByte(long[:maxStatusShown], ' ')] + "…"},
 	}
 	for _, tt := range tests {

@@ -66,6 +66,26 @@ type Trigger struct {
 // String is "key = value" in the section.
 func (t Trigger) String() string { return t.Key + " = " + t.Value }
 
+// v2Section is CRI's section in a version 2 config, whose keys containerd
+// migrates into Section.
+const v2Section = "io.containerd.grpc.v1.cri"
+
+// table names the table that holds the key as an operator writes it: in a
+// version 2 config, all but use_local_image_pull are written in CRI's
+// version 2 section (the snapshot keys in its containerd table), and
+// containerd's migration lays them over Section, so a value set in Section
+// there is overridden.
+func (t Trigger) table() string {
+	v3 := fmt.Sprintf("[plugins.%q]", Section)
+	switch t.Key {
+	case "use_local_image_pull":
+		return v3
+	case "disable_snapshot_annotations", "discard_unpacked_layers":
+		return fmt.Sprintf("%s (in a version 2 config, [plugins.%q.containerd])", v3, v2Section)
+	}
+	return fmt.Sprintf("%s (in a version 2 config, [plugins.%q])", v3, v2Section)
+}
+
 // Triggers lists the settings other than use_local_image_pull that make
 // CRI pull locally, in the order containerd checks them.
 func (s Settings) Triggers() []Trigger { return s.triggers(runtime.GOOS) }
@@ -201,7 +221,7 @@ func (v Verdict) Summary() string {
 	var b strings.Builder
 	b.WriteString("CRI pulls images without the transfer service (local pull mode)")
 	if v.Reason != nil {
-		fmt.Fprintf(&b, " because [plugins.%q] sets %s", Section, v.Reason)
+		fmt.Fprintf(&b, " because %s sets %s", v.Reason.table(), v.Reason)
 	} else {
 		b.WriteString(" for a setting this nodecred does not know")
 	}

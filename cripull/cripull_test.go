@@ -133,3 +133,26 @@ func TestTriggersNameHostsOnly(t *testing.T) {
 		}
 	}
 }
+
+// The summary names the table an operator edits: a version 2 config keeps
+// the keys in CRI's version 2 section, the snapshot keys in its containerd
+// table, and containerd's migration lays them over the version 3 section.
+func TestSummaryNamesTheVersion2Table(t *testing.T) {
+	for _, tc := range []struct {
+		set  func(*Settings)
+		want string
+	}{
+		{func(s *Settings) { s.DiscardUnpackedLayers = true },
+			`because [plugins."io.containerd.cri.v1.images"] (in a version 2 config, [plugins."io.containerd.grpc.v1.cri".containerd]) sets discard_unpacked_layers = true:`},
+		{func(s *Settings) { s.Registry.Mirrors = map[string]any{"docker.io": nil} },
+			`because [plugins."io.containerd.cri.v1.images"] (in a version 2 config, [plugins."io.containerd.grpc.v1.cri"]) sets registry.mirrors = [docker.io]:`},
+		{func(s *Settings) { s.UseLocalImagePull = true },
+			`because [plugins."io.containerd.cri.v1.images"] sets use_local_image_pull = true:`},
+	} {
+		s := transferDefaults()
+		tc.set(&s)
+		if sum := decide(s, "linux").Summary(); !strings.Contains(sum, tc.want) {
+			t.Errorf("summary %q lacks %q", sum, tc.want)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			defer p.Close()
 			res := runCheck(ctx, p, rec, cmd.Duration("timeout"))
 			if cmd.Bool("json") {
 				err = writeJSON(cmd.Root().Writer, res)
@@ -91,6 +92,10 @@ func runCheck(ctx context.Context, p *plan, rec *statusRecorder, timeout time.Du
 		cancel()
 		hc.HTTP = rec.status(t.Host)
 		hc.Status, hc.Detail = classify(err, hc.HTTP)
+		if hc.Status == "unauthorized" && t.Kind == "none" {
+			// Nothing was sent: nothing was refused.
+			hc.Detail = "401: the registry wants a credential, and the node has none for this host"
+		}
 		if hc.Status == "ok" && !res.OK {
 			res.OK, res.Via = true, t.Host
 		}

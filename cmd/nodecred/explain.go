@@ -26,6 +26,7 @@ func explainCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			defer p.Close()
 			if cmd.Bool("json") {
 				err = writeJSON(cmd.Root().Writer, p)
 			} else {

@@ -61,7 +61,8 @@ func app() *cli.Command {
 		Usage: "explain, check and pull with the node's registry credentials",
 		Description: `Exit codes: 0 success; 1 the check or pull failed (the reason is printed);
 2 bad usage or configuration; 3 explain or check in CRI's namespace (k8s.io): CRI pulls
-locally (the setting is printed first), so CRI pulls get no node credentials.
+locally (the setting is printed first), so CRI pulls get no node credentials;
+a check that fails exits 1 even then.
 No command prints a secret.`,
 		Version:  version.Get(),
 		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand(), credentialHelperCommand()},

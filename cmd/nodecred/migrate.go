@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -104,6 +105,11 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 
 	if len(authHosts) > 0 {
+		// The auth file's directory may not exist yet on a node
+		// (/etc/containerd/nodecred, which the release's snippet reads).
+		if err := os.MkdirAll(filepath.Dir(o.authPath), 0o700); err != nil {
+			return failedError{err}
+		}
 		if err := writeFileAtomic(o.authPath, auths, o.force); err != nil {
 			return failedError{err}
 		}
@@ -126,7 +132,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	if moves {
 		fmt.Fprintf(out, "\nEdit %s (or the file it imports that holds each table):\n\n", o.configPath)
 		if len(authHosts) > 0 {
-			fmt.Fprintf(out, "[plugins.%q]\n  [[plugins.%q.sources]]\n    type = \"dockerconfig\"\n    path = %q\n\n", ncconfig.Section, ncconfig.Section, o.authPath)
+			writeSourceEdit(out, cri, o.authPath)
 		}
 		if setConfigPath {
 			fmt.Fprintf(out, "[plugins.%q.registry]\n  config_path = %q\n\n", section, hostsDir)
@@ -150,6 +156,25 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		}
 	}
 	return nil
+}
+
+// writeSourceEdit prints the nodecred source that reads the auth file: the
+// whole section when the config has none; when it has one, the source to
+// add to it (a second [plugins."...nodecred"] table would not load), or
+// that a source of it reads the file already.
+func writeSourceEdit(out io.Writer, cri ncconfig.CRIImages, authPath string) {
+	source := fmt.Sprintf("  [[plugins.%q.sources]]\n    type = \"dockerconfig\"\n    path = %q\n\n", ncconfig.Section, authPath)
+	if !cri.Nodecred {
+		fmt.Fprintf(out, "[plugins.%q]\n%s", ncconfig.Section, source)
+		return
+	}
+	for _, i := range slices.Sorted(maps.Keys(cri.NodecredPaths)) {
+		if filepath.Clean(cri.NodecredPaths[i]) == filepath.Clean(authPath) {
+			fmt.Fprintf(out, "(nodecred's section reads %s already, in sources[%d]: nothing to add for it)\n\n", authPath, i)
+			return
+		}
+	}
+	fmt.Fprintf(out, "add this source to the [plugins.%q] section the file has (sources are asked in order):\n\n%s", ncconfig.Section, source)
 }
 
 // authFile returns the auth file for every registry.configs.<host>.auth

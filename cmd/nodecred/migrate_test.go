@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 )
 
@@ -261,5 +262,105 @@ func TestMigrateRefusesBeforeWriting(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "pw-four") {
 		t.Errorf("migrate printed a secret:\n%s", out.String())
+	}
+}
+
+// TestMigrateCreatesTheAuthFileDirectory: --out in a directory that does
+// not exist yet (/etc/containerd/nodecred on a node before nodecred) is
+// created, only root may enter it, and the file is written.
+func TestMigrateCreatesTheAuthFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	text := `version = 3
+[plugins."io.containerd.cri.v1.images".registry.configs."registry.example.com".auth]
+  username = "robot"
+  password = "pw-five"
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authPath := filepath.Join(dir, "etc", "containerd", "nodecred", "auth.json")
+	o := migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}
+	if err := migrate(context.Background(), &bytes.Buffer{}, o); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(authPath)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("auth file: %v, %v", err, info)
+	}
+	if info, err := os.Stat(filepath.Dir(authPath)); err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("auth file's directory: %v, %v", err, info)
+	}
+}
+
+// TestMigrateWithNodecredSection: a config that has nodecred's section
+// already (the release's snippet appended) is told to add a source to it,
+// not a second section, which containerd would refuse to load; a source
+// that reads --out already needs no edit. What is printed loads.
+func TestMigrateWithNodecredSection(t *testing.T) {
+	for _, tt := range []struct{ name, snippetPath, want, notWant string }{
+		{"another file", "/etc/containerd/nodecred/auth.json", "add this source to the", `[plugins."io.containerd.credentials.v1.nodecred"]` + "\n  [[plugins"},
+		{"the same file", "", "reads %s already, in sources[0]", "[[plugins"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			authPath := filepath.Join(dir, "nodecred", "auth.json")
+			snippetPath := tt.snippetPath
+			if snippetPath == "" {
+				snippetPath = authPath
+			}
+			base := `version = 3
+[plugins."io.containerd.credentials.v1.nodecred"]
+  namespaces = ["k8s.io"]
+  [[plugins."io.containerd.credentials.v1.nodecred".sources]]
+    type = "dockerconfig"
+    path = "` + snippetPath + `"
+`
+			cfg := filepath.Join(dir, "config.toml")
+			text := base + `[plugins."io.containerd.cri.v1.images".registry.configs."registry.example.com".auth]
+  username = "robot"
+  password = "pw-six"
+`
+			if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			o := migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}
+			if err := migrate(context.Background(), &out, o); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, authPath)
+			}
+			if !strings.Contains(out.String(), want) || strings.Contains(out.String(), tt.notWant) {
+				t.Fatalf("output lacks %q or holds %q:\n%s", want, tt.notWant, out.String())
+			}
+			// The config with the printed source added, and the auth table
+			// deleted, loads with nodecred's sources in order.
+			edited := base
+			if _, src, ok := strings.Cut(out.String(), "(sources are asked in order):\n\n"); ok {
+				src, _, _ = strings.Cut(src, "\n\n")
+				edited += src + "\n"
+			}
+			if err := os.WriteFile(cfg, []byte(edited), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			node, err := config.LoadContainerd(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("edited config: %v\n%s", err, edited)
+			}
+			var paths []string
+			for _, s := range node.Credentials.Sources {
+				paths = append(paths, s.Path)
+			}
+			wantPaths := []string{snippetPath}
+			if snippetPath != authPath {
+				wantPaths = append(wantPaths, authPath)
+			}
+			if !slices.Equal(paths, wantPaths) {
+				t.Errorf("sources read %q, want %q", paths, wantPaths)
+			}
+		})
 	}
 }

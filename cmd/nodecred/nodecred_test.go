@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/core/transfer"
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
 )
 
 func TestClassify(t *testing.T) {
@@ -185,5 +188,75 @@ func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
 	cmd.Writer = &out
 	if err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", transfer, "r.io/app:1"}); err != nil || strings.Contains(out.String(), "LOCALLY") {
 		t.Errorf("transfer mode: err = %v\n%s", err, out.String())
+	}
+}
+
+// A check that fails exits 1 also where CRI pulls locally: 3 from check
+// means the credentials would serve transfer API clients. Its output still
+// names CRI's setting first.
+func TestCheckFailureWinsOverCRILocal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	var out bytes.Buffer
+	cmd := app()
+	cmd.Writer = &out
+	err := cmd.Run(context.Background(), []string{"nodecred", "check", "--config", cfg, host + "/app:1"})
+	var failed failedError
+	var local criLocalError
+	if !errors.As(err, &failed) || errors.As(err, &local) {
+		t.Fatalf("err = %v, want the check's failure (exit %d)", err, exitFailed)
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, "CRI PULLS LOCALLY") {
+		t.Errorf("first line %q does not name CRI's mode", first)
+	}
+	// No source has a credential for the host: nothing was refused.
+	if !strings.Contains(out.String(), "the node has none for this host") || strings.Contains(out.String(), "refused") {
+		t.Errorf("a 401 to a pull that sent no credential:\n%s", out.String())
+	}
+}
+
+// check asks the node source again for each handshake, after the plan is
+// made: a helper source (as a kubelet source) must still answer then, so
+// that the handshake sends the credential explain found.
+func TestCheckSendsAHelpersCredential(t *testing.T) {
+	const user, password = "robot", "pw-seven"
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		w.Header().Set("Docker-Content-Digest", digest.FromBytes(manifest).String())
+		w.Header().Set("Content-Length", fmt.Sprint(len(manifest)))
+		if r.Method == http.MethodGet {
+			w.Write(manifest)
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	helper := filepath.Join(t.TempDir(), "docker-credential-test")
+	script := fmt.Sprintf("#!/bin/sh\nread server\nprintf '{\"ServerURL\":\"%%s\",\"Username\":\"%s\",\"Secret\":\"%s\"}' \"$server\"\n", user, password)
+	if err := os.WriteFile(helper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+  [[plugins."io.containerd.credentials.v1.nodecred".sources]]
+    type = "helper"
+    helper = %q
+`, helper))
+	var out bytes.Buffer
+	cmd := app()
+	cmd.Writer = &out
+	if err := cmd.Run(context.Background(), []string{"nodecred", "check", "--config", cfg, host + "/app:1"}); err != nil {
+		t.Fatalf("check: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "ok: the pull would resolve") {
+		t.Errorf("check:\n%s", out.String())
 	}
 }

@@ -44,7 +44,13 @@ type plan struct {
 	// Providers are the kubelet sources' providers, each with the file it
 	// came from, in the order they are asked.
 	Providers []providerRow `json:"providers,omitempty"`
+	// chain is the node source the targets' hosts ask for credentials:
+	// check's handshakes ask it again, so it stays open until Close.
+	chain credentials.Chain
 }
+
+// Close closes the plan's sources: helpers and providers run no more.
+func (p *plan) Close() error { return p.chain.Close() }
 
 // providerRow is one kubelet credential provider of a kubelet source.
 type providerRow struct {
@@ -83,7 +89,16 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.configPath, err)
 	}
-	defer chain.Close()
+	// Closed by the caller, after check's handshakes, which ask the chain
+	// for credentials again: a closed helper or provider source answers
+	// nothing, and check would send no credential.
+	p.chain = chain
+	ok := false
+	defer func() {
+		if !ok {
+			chain.Close()
+		}
+	}()
 	for _, s := range chain {
 		if ks, ok := s.Source.(*credentials.KubeletSource); ok {
 			for _, info := range ks.Providers(ctx) {
@@ -137,6 +152,7 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 		t.Source, t.Kind = c.Source, c.Kind()
 		p.Targets = append(p.Targets, t)
 	}
+	ok = true
 	return p, nil
 }
 
