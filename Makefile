@@ -133,7 +133,7 @@ repro:
 
 ## compat: go vet, the unit tests and the e2e suite against the newest patch of each containerd
 ## minor nodecred builds against (make compat COMPAT_VERSIONS="v2.3.7")
-COMPAT_VERSIONS ?= v2.1.9 v2.2.9 v2.3.7 v2.4.2
+COMPAT_VERSIONS ?= v2.2.9 v2.3.7 v2.4.2
 compat:
 	$(GO) run ./test/compat -versions "$(COMPAT_VERSIONS)"
 

@@ -19,14 +19,12 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"golang.org/x/mod/semver"
 )
 
 const containerdModule = "github.com/containerd/containerd/v2"
 
 func main() {
-	versions := flag.String("versions", "v2.1.9 v2.2.9 v2.3.7 v2.4.2", "containerd versions, the newest patch of each supported minor")
+	versions := flag.String("versions", "v2.2.9 v2.3.7 v2.4.2", "containerd versions, the newest patch of each minor nodecred builds against")
 	keep := flag.Bool("keep", false, "keep the temporary copies")
 	flag.Parse()
 	root, err := os.Getwd()
@@ -67,7 +65,6 @@ func check(root, version string, keep bool) error {
 	if k8s == "" {
 		return fmt.Errorf("containerd %s requires no k8s.io/cri-api", version)
 	}
-	kubelet := kubeletVersion(k8s)
 	dir, err := os.MkdirTemp("", "nodecred-compat-"+version+"-")
 	if err != nil {
 		return err
@@ -110,7 +107,7 @@ func check(root, version string, keep bool) error {
 		return out, nil
 	}
 	for _, s := range [][]string{
-		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + kubelet, "k8s.io/api@" + kubelet, "k8s.io/apimachinery@" + kubelet},
+		{"go", "get", containerdModule + "@" + version, "k8s.io/cri-api@" + k8s, "k8s.io/kubelet@" + k8s, "k8s.io/api@" + k8s, "k8s.io/apimachinery@" + k8s},
 		{"go", "mod", "tidy"},
 		{"go", "vet", "./..."},
 	} {
@@ -171,23 +168,6 @@ func hasPerFileMigration(version string) (bool, error) {
 		return false, err
 	}
 	return bytes.Contains(src, []byte("func LoadConfigWithPlugins(")), nil
-}
-
-// minKubelet is the oldest k8s.io/kubelet whose credential provider types
-// nodecred's kubelet source builds with: tokenAttributes and its cacheType
-// (Kubernetes 1.34). It still has the pkg/cri/streaming that containerd 2.1
-// imports.
-const minKubelet = "v0.34.10"
-
-// kubeletVersion is the k8s.io/kubelet, api and apimachinery version to
-// test with: containerd's own k8s.io version, or minKubelet where that is
-// older (containerd 2.1 uses v0.32). k8s.io/cri-api stays at containerd's
-// version: it has no k8s.io requirements of its own.
-func kubeletVersion(k8s string) string {
-	if semver.Compare(k8s, minKubelet) < 0 {
-		return minKubelet
-	}
-	return k8s
 }
 
 // containerdDeps returns the requirements of containerd's go.mod at version.

@@ -94,18 +94,6 @@ func TestCopyModule(t *testing.T) {
 	}
 }
 
-func TestKubeletVersion(t *testing.T) {
-	for k8s, want := range map[string]string{
-		"v0.32.3":  minKubelet, // containerd 2.1: too old for tokenAttributes
-		"v0.34.10": "v0.34.10",
-		"v0.37.0":  "v0.37.0",
-	} {
-		if got := kubeletVersion(k8s); got != want {
-			t.Errorf("kubeletVersion(%s) = %s, want %s", k8s, got, want)
-		}
-	}
-}
-
 // TestHasPerFileMigration reads containerd's own source: 2.2 merges its
 // config files before migrating them, 2.4 migrates each file.
 func TestHasPerFileMigration(t *testing.T) {
