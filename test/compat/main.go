@@ -127,14 +127,15 @@ func check(root, version string, keep bool) error {
 }
 
 // unitPackages picks from `go list ./...` output the packages `make unit`
-// tests: all but the e2e and conformance suites, which need root and built
-// binaries, and the reproducibility check, which clones the git repository
+// tests: all but the e2e, conformance and cluster suites, which need root
+// and built binaries, and the reproducibility check, which clones the git repository
 // the copy does not have.
 func unitPackages(list []byte) []string {
 	var pkgs []string
 	for _, p := range strings.Fields(string(list)) {
 		switch {
-		case strings.HasSuffix(p, "/test/e2e"), strings.HasSuffix(p, "/test/conformance"), strings.HasSuffix(p, "/test/repro"):
+		case strings.HasSuffix(p, "/test/e2e"), strings.HasSuffix(p, "/test/conformance"), strings.HasSuffix(p, "/test/repro"),
+			strings.HasSuffix(p, "/test/cluster"):
 		default:
 			pkgs = append(pkgs, p)
 		}

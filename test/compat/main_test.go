@@ -40,9 +40,11 @@ github.com/nodecred/nodecred/test/conformance
 github.com/nodecred/nodecred/test/e2e
 github.com/nodecred/nodecred/test/e2e/harness
 github.com/nodecred/nodecred/test/repro
+github.com/nodecred/nodecred/test/cluster
+github.com/nodecred/nodecred/test/cluster/kube
 `)
 	got := strings.Join(unitPackages(list), " ")
-	want := "github.com/nodecred/nodecred github.com/nodecred/nodecred/credentials github.com/nodecred/nodecred/test/e2e/harness"
+	want := "github.com/nodecred/nodecred github.com/nodecred/nodecred/credentials github.com/nodecred/nodecred/test/e2e/harness github.com/nodecred/nodecred/test/cluster/kube"
 	if got != want {
 		t.Errorf("unitPackages = %s, want %s", got, want)
 	}
