@@ -60,46 +60,41 @@ func init() {
 }
 
 // wrapLocalTransfer makes r's instance a nodecred Transferrer around the
-// one r's own InitFn returns. With the nodecred plugin disabled, the inner
-// instance is returned unchanged.
+// one r's own InitFn returns.
 func wrapLocalTransfer(r *plugin.Registration) {
+	wrapWhenEnabled(r, func(nc *instance, t any) (any, error) {
+		return transfer.New(t.(ctrtransfer.Transferrer), nc.source, nc.options), nil
+	})
+}
+
+// wrapTransferService makes r's instance, containerd's transfer gRPC
+// service, a transfer.Service around the one r's own InitFn returns.
+func wrapTransferService(r *plugin.Registration) {
+	wrapWhenEnabled(r, func(_ *instance, s any) (any, error) {
+		return transfer.WrapService(s)
+	})
+}
+
+// wrapWhenEnabled makes r require the nodecred plugin, so that it is
+// initialised first, and makes r's instance wrap(nodecred's instance, the
+// instance r's own InitFn returns). A failure of r's own InitFn is
+// returned as it is. With the nodecred plugin disabled, the inner instance
+// is returned unchanged.
+func wrapWhenEnabled(r *plugin.Registration, wrap func(nc *instance, inner any) (any, error)) {
 	inner := r.InitFn
 	r.Requires = append(slices.Clone(r.Requires), CredentialsPlugin)
 	r.InitFn = func(ic *plugin.InitContext) (any, error) {
-		t, err := inner(ic)
+		i, err := inner(ic)
 		if err != nil {
 			return nil, err
 		}
 		p, err := ic.GetByID(CredentialsPlugin, PluginID)
 		if errors.Is(err, plugin.ErrPluginNotFound) {
-			return t, nil
+			return i, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		nc := p.(*instance)
-		return transfer.New(t.(ctrtransfer.Transferrer), nc.source, nc.options), nil
-	}
-}
-
-// wrapTransferService makes r's instance, containerd's transfer gRPC
-// service, a transfer.Service around the one r's own InitFn returns. With
-// the nodecred plugin disabled, the inner instance is returned unchanged.
-func wrapTransferService(r *plugin.Registration) {
-	inner := r.InitFn
-	r.Requires = append(slices.Clone(r.Requires), CredentialsPlugin)
-	r.InitFn = func(ic *plugin.InitContext) (any, error) {
-		s, err := inner(ic)
-		if err != nil {
-			return nil, err
-		}
-		_, err = ic.GetByID(CredentialsPlugin, PluginID)
-		if errors.Is(err, plugin.ErrPluginNotFound) {
-			return s, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return transfer.WrapService(s)
+		return wrap(p.(*instance), i)
 	}
 }
