@@ -4,58 +4,37 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/plugin"
-	"github.com/containerd/plugin/registry"
 
 	ctrtransfer "github.com/containerd/containerd/v2/core/transfer"
-	// Imported so that their inits, which register the local transfer
-	// plugin, the transfer gRPC service and CRI's image service, run
-	// before ours.
-	_ "github.com/containerd/containerd/v2/plugins/cri/images"
-	_ "github.com/containerd/containerd/v2/plugins/services/transfer"
-	_ "github.com/containerd/containerd/v2/plugins/transfer"
 
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 	"github.com/nodecred/nodecred/transfer"
 )
 
-const (
-	localTransferID   = "local"
-	transferServiceID = "transfer"
-	criImagesID       = "images"
-)
-
-// This is the one place nodecred touches containerd's global plugin
-// registry. CRI looks the transfer service up with GetSingle, so there must
-// stay exactly one transfer plugin, and a plugin may not require its own
-// type: so rather than adding a second transfer plugin, we re-register every
-// plugin as it was, except that the local transfer plugin's instance comes
-// back wrapped. Its own config section, [plugins."io.containerd.transfer.v1.local"],
-// is decoded and used by its unchanged InitFn. The transfer gRPC service
-// comes back wrapped too, so that the OCIRegistry messages gRPC clients send
-// reach the transferrer with every field (see transfer.Service), and CRI's
-// image service comes back reporting whether it pulls through the transfer
+// This is the one place nodecred changes containerd's plugin registry
+// (through containerdcompat.Reregister, which says why it must be done
+// this way). Every plugin is registered again as it was, except that the
+// local transfer plugin's instance comes back wrapped. Its own config
+// section, [plugins."io.containerd.transfer.v1.local"], is decoded and used
+// by its unchanged InitFn. The transfer gRPC service comes back wrapped
+// too, so that the OCIRegistry messages gRPC clients send reach the
+// transferrer with every field (see transfer.Service), and CRI's image
+// service comes back reporting whether it pulls through the transfer
 // service at all (cri.go).
 func init() {
-	regs := registry.Graph(func(*plugin.Registration) bool { return false })
-	registry.Reset()
-	var local, service bool
-	for i := range regs {
-		r := &regs[i]
+	err := containerdcompat.Reregister(func(r *plugin.Registration) {
 		switch {
-		case r.Type == plugins.TransferPlugin && r.ID == localTransferID:
+		case containerdcompat.LocalTransfer.Is(r):
 			wrapLocalTransfer(r)
-			local = true
-		case r.Type == plugins.GRPCPlugin && r.ID == transferServiceID:
+		case containerdcompat.TransferService.Is(r):
 			wrapTransferService(r)
-			service = true
-		case r.Type == plugins.CRIServicePlugin && r.ID == criImagesID:
+		case containerdcompat.CRIImages.Is(r):
 			wrapCRIImages(r)
 		}
-		registry.Register(r)
-	}
-	if !local || !service {
-		panic("nodecred: containerd's local transfer plugin or transfer gRPC service is not registered")
+	}, containerdcompat.LocalTransfer, containerdcompat.TransferService)
+	if err != nil {
+		panic("nodecred: " + err.Error())
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"github.com/containerd/containerd/v2/core/transfer/registry"
 	"github.com/containerd/log"
 	"github.com/containerd/typeurl/v2"
+
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 // rehome returns a copy of r, a registry built in-process (by CRI), whose
@@ -19,7 +21,7 @@ import (
 // streams, the same round trip the gRPC transfer proxy makes: that gives
 // the reference, hosts directory, default scheme and HTTP debug setting, and
 // serves the caller's credential helper on a stream we can ask. The
-// headers, which MarshalAny flattens, are read from r itself (headersOf).
+// headers, which MarshalAny flattens, are read from r itself (containerdcompat.Headers).
 // HTTP debug output that an in-process caller sends to its own writer
 // (WithClientStream) goes to containerd's log instead; CRI sets none.
 //
@@ -46,7 +48,7 @@ func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (
 			h.caller = &callerCredentials{stream: p}
 		}
 	}
-	headers, ok := headersOf(r)
+	headers, ok := containerdcompat.Headers(r)
 	if !ok {
 		log.G(ctx).Warn("nodecred: cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
 		headers = messageHeaders(res)

@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -221,32 +220,4 @@ func TestRehomedHeadersReachRegistryAsStock(t *testing.T) {
 			t.Errorf("header %s: re-homed registry sent %q, stock sent %q", k, got.Values(k), want.Values(k))
 		}
 	}
-}
-
-func TestHeadersOfReadsTheField(t *testing.T) {
-	h := http.Header{"x-lower": {"a"}, "X-Multi": {"one", "two"}}
-	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1", registry.WithHeaders(h))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := headersOf(r)
-	if !ok {
-		t.Fatal("headersOf cannot read OCIRegistry's headers field in this containerd version")
-	}
-	// Compared whole: the non-canonical key must come back as it was set.
-	if !maps.EqualFunc(got, h, slices.Equal[[]string]) {
-		t.Fatalf("headersOf = %v, want %v", got, h)
-	}
-	if none, ok := headersOf(newRegistryNoHeaders(t)); !ok || none != nil {
-		t.Fatalf("headersOf of a registry without headers = %v, %v", none, ok)
-	}
-}
-
-func newRegistryNoHeaders(t *testing.T) *registry.OCIRegistry {
-	t.Helper()
-	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }
