@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 // recorder is the wrapped transferrer: it records what it was handed.
@@ -31,7 +32,7 @@ func (r *recorder) Transfer(_ context.Context, src, dst any, _ ...transfer.Opt) 
 // resolverOf reads back a registry's options the way rehome does.
 func resolverOf(t *testing.T, r *registry.OCIRegistry) (string, *transfertypes.RegistryResolver) {
 	t.Helper()
-	streams := newLocalStreams()
+	streams := containerdcompat.NewLocalStreams()
 	defer streams.Close()
 	a, err := r.MarshalAny(context.Background(), streams)
 	if err != nil {

@@ -1,4 +1,4 @@
-package transfer
+package containerdcompat
 
 import (
 	"context"
@@ -13,11 +13,18 @@ import (
 	"github.com/containerd/log"
 )
 
-// buildRegistry builds the registry a transfer runs with: ref, the options
+// These re-implement what containerd's OCIRegistry.UnmarshalAny
+// (core/transfer/registry, identical in 2.1 to 2.4) does with a message,
+// for a registry whose credentials nodecred chooses: UnmarshalAny sets the
+// credential helper itself, and keeps neither the hosts directory nor the
+// default scheme where they can be read back. TestContractUnmarshalAny
+// fails when the messages gain a field these do not read.
+
+// BuildRegistry builds the registry a transfer runs with: ref, the options
 // containerd's OCIRegistry.UnmarshalAny applies from res (hosts directory,
 // default scheme, HTTP debug and trace), headers, and creds. HTTP debug
 // dumps go to debugOut, or to containerd's log when it is nil.
-func buildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryResolver, headers http.Header, creds registry.CredentialHelper, debugOut io.WriteCloser) (*registry.OCIRegistry, error) {
+func BuildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryResolver, headers http.Header, creds registry.CredentialHelper, debugOut io.WriteCloser) (*registry.OCIRegistry, error) {
 	opts := []registry.Opt{registry.WithCredentials(creds)}
 	if headers != nil {
 		opts = append(opts, registry.WithHeaders(headers))
@@ -42,9 +49,9 @@ func buildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryR
 	return registry.NewOCIRegistry(ctx, ref, opts...)
 }
 
-// messageHeaders returns res's headers as OCIRegistry.UnmarshalAny reads
+// MessageHeaders returns res's headers as OCIRegistry.UnmarshalAny reads
 // them: one value per key, keys in canonical form.
-func messageHeaders(res *transfertypes.RegistryResolver) http.Header {
+func MessageHeaders(res *transfertypes.RegistryResolver) http.Header {
 	if res == nil {
 		return nil
 	}
@@ -55,11 +62,11 @@ func messageHeaders(res *transfertypes.RegistryResolver) http.Header {
 	return h
 }
 
-// debugOutput returns where HTTP debug dumps go when res asks for them, as
+// DebugOutput returns where HTTP debug dumps go when res asks for them, as
 // OCIRegistry.UnmarshalAny chooses it: the client's logs_stream from sm, or
 // containerd's log when the message names none or sm is nil. The returned
 // func closes it; call it once the transfer is done.
-func debugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm streaming.StreamGetter) (io.WriteCloser, func(), error) {
+func DebugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm streaming.StreamGetter) (io.WriteCloser, func(), error) {
 	if res.GetHttpDebug() == transfertypes.HTTPDebug_DISABLED {
 		return nil, func() {}, nil
 	}
