@@ -44,15 +44,15 @@ var (
 // Reregister takes every registration from containerd's global plugin
 // registry, resets the registry and registers each again, after edit has
 // had the chance to change it, in the order containerd's registry gave
-// them. It fails, registering nothing back, when a plugin in must is not
-// registered. Call it from an init function of a package that imports
+// them. When a plugin in must is not registered it fails and leaves the
+// registry as it was. Call it from an init function of a package that imports
 // this one, so that the plugins of the packages this one imports are
 // registered already.
 //
 // containerd's registry has no way to decorate a registration: CRI looks
 // the transfer plugin up with GetSingle, so there must stay exactly one,
-// and a plugin may not require its own type. Re-registering every plugin
-// with one InitFn wrapped is the narrow way in.
+// and a plugin may not require its own type. Re-registering every plugin,
+// with the InitFns nodecred decorates wrapped, is the narrow way in.
 func Reregister(edit func(*plugin.Registration), must ...PluginID) error {
 	regs := registry.Graph(func(*plugin.Registration) bool { return false })
 	for _, m := range must {
