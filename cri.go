@@ -45,7 +45,9 @@ func wrapCRIImages(r *plugin.Registration) {
 			after, readErr = cripull.FromConfig(ic.Config)
 		}
 		if err := nc.criStarted(ic.Context, before, after, readErr); err != nil {
-			// Failing after registering readiness stops containerd.
+			// Registered only for its side effect: failing after
+			// registering readiness stops containerd (plugin.go). The
+			// returned func is not needed, as containerd does not start.
 			if ic.RegisterReadiness != nil {
 				ic.RegisterReadiness()
 			}

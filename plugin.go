@@ -64,9 +64,16 @@ func init() {
 		ID:     PluginID,
 		Config: defaultConfig(),
 		InitFn: func(ic *plugin.InitContext) (any, error) {
-			// Registering readiness makes containerd refuse to start when
-			// this plugin fails: a config mistake must not leave the node
-			// silently pulling without credentials.
+			// Readiness is nodecred's fail-closed switch, registered for
+			// its side effect: containerd stops at startup when a plugin
+			// fails after registering readiness, so a config mistake
+			// stops the node rather than leave it pulling without
+			// credentials. Readiness gates nothing else: ready() runs
+			// before InitFn returns, so containerd's "ready" notification
+			// is not delayed. containerd's required_plugins would fail
+			// closed only on nodes whose config.toml lists this plugin,
+			// and not for CRI's pull mode, which fails in CRI's plugin
+			// (cri.go). docs/containerd-internals.md gives the reasons.
 			ready := func() {}
 			if ic.RegisterReadiness != nil {
 				ready = ic.RegisterReadiness()

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/plugins"
 	"github.com/containerd/plugin"
 
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 	nctransfer "github.com/nodecred/nodecred/transfer"
 )
 
@@ -28,7 +29,7 @@ func loadTransferService(t *testing.T, withNodecred bool) (any, error) {
 	}
 	var service *plugin.Registration
 	for i := range regs {
-		if regs[i].Type == plugins.GRPCPlugin && regs[i].ID == transferServiceID {
+		if containerdcompat.TransferService.Is(&regs[i]) {
 			service = &regs[i]
 		}
 	}
@@ -51,7 +52,7 @@ func loadTransferService(t *testing.T, withNodecred bool) (any, error) {
 			t.Fatal(err)
 		}
 	}
-	return set.Get(plugins.GRPCPlugin, transferServiceID).Instance()
+	return set.Get(containerdcompat.TransferService.Type, containerdcompat.TransferService.ID).Instance()
 }
 
 type standinTransferrer struct{}

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/containerd/containerd/v2/plugins"
-	"github.com/containerd/plugin"
-	"github.com/containerd/plugin/registry"
 	"github.com/pelletier/go-toml/v2"
 
-	// CRI's image service registration carries CRI's own defaults.
-	_ "github.com/containerd/containerd/v2/plugins/cri/images"
+	// containerdcompat imports CRI's image service, whose registration
+	// carries CRI's own defaults.
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 // requiredKeys are the keys of CRI's image config that the rules read. CRI's
@@ -49,13 +47,11 @@ func FromConfig(cfg any) (Settings, error) {
 // Defaults are CRI's image settings when its section is empty, from the
 // registration of the CRI images plugin compiled in.
 func Defaults() (Settings, error) {
-	regs := registry.Graph(func(*plugin.Registration) bool { return false })
-	for _, r := range regs {
-		if r.Type == plugins.CRIServicePlugin && r.ID == "images" {
-			return FromConfig(r.Config)
-		}
+	r := containerdcompat.Registration(containerdcompat.CRIImages)
+	if r == nil {
+		return Settings{}, fmt.Errorf("no %s plugin is registered", containerdcompat.CRIImages)
 	}
-	return Settings{}, fmt.Errorf("no %s.images plugin is registered", plugins.CRIServicePlugin)
+	return FromConfig(r.Config)
 }
 
 // FromSection reads the settings from CRI's image section as decoded from

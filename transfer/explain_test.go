@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 const (
@@ -49,7 +50,7 @@ func runAsks(t *testing.T, node credentials.Source, asks []ask) *record {
 		switch a.caller {
 		case "fail":
 			h.caller = callerFunc(func(string) (registry.Credentials, error) {
-				return registry.Credentials{}, errCallerFailed
+				return registry.Credentials{}, containerdcompat.ErrCallerFailed
 			})
 		case "creds":
 			h.caller = callerFunc(func(host string) (registry.Credentials, error) {

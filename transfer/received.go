@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/typeurl/v2"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 // receivedRegistry is an OCIRegistry message as containerd's gRPC transfer
@@ -93,13 +95,13 @@ func (r *receivedRegistry) withCredentials(ctx context.Context, h *credentialHel
 		if err != nil {
 			return nil, nil, fmt.Errorf("failed to get auth stream %q: %w", sid, err)
 		}
-		h.caller = &callerCredentials{stream: clientStream{stream: stream}}
+		h.caller = containerdcompat.NewCallerCredentials(containerdcompat.ClientStream{Stream: stream})
 	}
-	out, done, err := debugOutput(ctx, res, r.streams)
+	out, done, err := containerdcompat.DebugOutput(ctx, res, r.streams)
 	if err != nil {
 		return nil, nil, err
 	}
-	nr, err := buildRegistry(ctx, r.msg.GetReference(), res, messageHeaders(res), h, out)
+	nr, err := containerdcompat.BuildRegistry(ctx, r.msg.GetReference(), res, containerdcompat.MessageHeaders(res), h, out)
 	if err != nil {
 		done()
 		return nil, nil, err

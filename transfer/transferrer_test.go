@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/containerdcompat"
 )
 
 // recorder is the wrapped transferrer: it records what it was handed.
@@ -32,7 +32,7 @@ func (r *recorder) Transfer(_ context.Context, src, dst any, _ ...transfer.Opt) 
 // resolverOf reads back a registry's options the way rehome does.
 func resolverOf(t *testing.T, r *registry.OCIRegistry) (string, *transfertypes.RegistryResolver) {
 	t.Helper()
-	streams := newLocalStreams()
+	streams := containerdcompat.NewLocalStreams()
 	defer streams.Close()
 	a, err := r.MarshalAny(context.Background(), streams)
 	if err != nil {
@@ -221,32 +221,4 @@ func TestRehomedHeadersReachRegistryAsStock(t *testing.T) {
 			t.Errorf("header %s: re-homed registry sent %q, stock sent %q", k, got.Values(k), want.Values(k))
 		}
 	}
-}
-
-func TestHeadersOfReadsTheField(t *testing.T) {
-	h := http.Header{"x-lower": {"a"}, "X-Multi": {"one", "two"}}
-	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1", registry.WithHeaders(h))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok := headersOf(r)
-	if !ok {
-		t.Fatal("headersOf cannot read OCIRegistry's headers field in this containerd version")
-	}
-	// Compared whole: the non-canonical key must come back as it was set.
-	if !maps.EqualFunc(got, h, slices.Equal[[]string]) {
-		t.Fatalf("headersOf = %v, want %v", got, h)
-	}
-	if none, ok := headersOf(newRegistryNoHeaders(t)); !ok || none != nil {
-		t.Fatalf("headersOf of a registry without headers = %v, %v", none, ok)
-	}
-}
-
-func newRegistryNoHeaders(t *testing.T) *registry.OCIRegistry {
-	t.Helper()
-	r, err := registry.NewOCIRegistry(context.Background(), "r.io/app:1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
 }

@@ -1,4 +1,4 @@
-package transfer
+package containerdcompat
 
 import (
 	"context"
@@ -12,29 +12,40 @@ import (
 	"github.com/containerd/typeurl/v2"
 )
 
-// exchanger sends one request on a credential stream and waits for its
+// Exchanger sends one request on a credential stream and waits for its
 // reply.
-type exchanger interface {
-	exchange(ctx context.Context, req typeurl.Any) (reply, error)
+type Exchanger interface {
+	Exchange(ctx context.Context, req typeurl.Any) (Reply, error)
 }
 
-// callerCredentials asks the credential helper the caller attached to its
+// CallerCredentials asks the credential helper the caller attached to its
 // OCIRegistry (kubelet auth through CRI, `ctr --user`, a client's callback)
 // over the stream the caller serves it on: for a gRPC client, the stream
 // named in the message's auth_stream; for an in-process caller, the
 // in-process stream that OCIRegistry.MarshalAny serves it on. The wire
-// format is containerd's AuthRequest and AuthResponse.
-type callerCredentials struct {
+// format is containerd's AuthRequest and AuthResponse, read as containerd's
+// own credCallback (core/transfer/registry) reads it; unlike credCallback,
+// a request the caller's helper failed fails at once (Reply.Unanswered),
+// and a wait is bounded by ctx.
+type CallerCredentials struct {
 	mu     sync.Mutex // one request on the stream at a time
-	stream exchanger
+	stream Exchanger
 	broken error
 }
 
-var _ registry.CredentialHelper = (*callerCredentials)(nil)
+var _ registry.CredentialHelper = (*CallerCredentials)(nil)
 
-var errCallerFailed = errors.New("the caller's credential helper failed")
+// NewCallerCredentials returns the credential helper that asks over stream.
+func NewCallerCredentials(stream Exchanger) *CallerCredentials {
+	return &CallerCredentials{stream: stream}
+}
 
-func (c *callerCredentials) GetCredentials(ctx context.Context, ref, host string) (registry.Credentials, error) {
+// ErrCallerFailed is the error of a request the caller's credential helper
+// failed.
+var ErrCallerFailed = errors.New("the caller's credential helper failed")
+
+// GetCredentials asks the caller for host's credentials.
+func (c *CallerCredentials) GetCredentials(ctx context.Context, ref, host string) (registry.Credentials, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken != nil {
@@ -44,17 +55,17 @@ func (c *callerCredentials) GetCredentials(ctx context.Context, ref, host string
 	if err != nil {
 		return registry.Credentials{}, err
 	}
-	r, err := c.stream.exchange(ctx, req)
+	r, err := c.stream.Exchange(ctx, req)
 	if err != nil {
 		// A request may still be in flight: replies would no longer pair up.
 		c.broken = fmt.Errorf("caller credential stream closed: %w", err)
 		return registry.Credentials{}, c.broken
 	}
-	if r.unanswered {
-		return registry.Credentials{}, fmt.Errorf("host %s: %w", host, errCallerFailed)
+	if r.Unanswered {
+		return registry.Credentials{}, fmt.Errorf("host %s: %w", host, ErrCallerFailed)
 	}
 	var resp transfertypes.AuthResponse
-	if err := typeurl.UnmarshalTo(r.msg, &resp); err != nil {
+	if err := typeurl.UnmarshalTo(r.Msg, &resp); err != nil {
 		return registry.Credentials{}, errors.New("caller credential stream: malformed response")
 	}
 	creds := registry.Credentials{Host: host}
@@ -69,17 +80,18 @@ func (c *callerCredentials) GetCredentials(ctx context.Context, ref, host string
 	return creds, nil
 }
 
-// clientStream is the daemon's end of a gRPC client's credential stream,
+// ClientStream is the daemon's end of a gRPC client's credential stream,
 // as containerd's stream manager hands it out. The exchange is the one
 // containerd's own credCallback makes (core/transfer/registry): send the
 // request, receive the reply; only the wait is bounded by ctx.
-type clientStream struct {
-	stream streaming.Stream
+type ClientStream struct {
+	Stream streaming.Stream
 }
 
-func (s clientStream) exchange(ctx context.Context, req typeurl.Any) (reply, error) {
-	if err := s.stream.Send(req); err != nil {
-		return reply{}, err
+// Exchange sends req and waits for its reply or ctx.
+func (s ClientStream) Exchange(ctx context.Context, req typeurl.Any) (Reply, error) {
+	if err := s.Stream.Send(req); err != nil {
+		return Reply{}, err
 	}
 	type result struct {
 		msg typeurl.Any
@@ -87,17 +99,17 @@ func (s clientStream) exchange(ctx context.Context, req typeurl.Any) (reply, err
 	}
 	got := make(chan result, 1)
 	go func() {
-		msg, err := s.stream.Recv()
+		msg, err := s.Stream.Recv()
 		got <- result{msg, err}
 	}()
 	select {
 	case r := <-got:
 		if r.err != nil {
-			return reply{}, r.err
+			return Reply{}, r.err
 		}
-		return reply{msg: r.msg}, nil
+		return Reply{Msg: r.msg}, nil
 	case <-ctx.Done():
 		// The receive ends when the client closes its stream.
-		return reply{}, ctx.Err()
+		return Reply{}, ctx.Err()
 	}
 }

@@ -1,11 +1,10 @@
-package transfer
+package containerdcompat
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 
 	transfertypes "github.com/containerd/containerd/api/types/transfer"
 	"github.com/containerd/containerd/v2/core/streaming"
@@ -14,11 +13,18 @@ import (
 	"github.com/containerd/log"
 )
 
-// buildRegistry builds the registry a transfer runs with: ref, the options
+// These re-implement what containerd's OCIRegistry.UnmarshalAny
+// (core/transfer/registry, identical in 2.1 to 2.4) does with a message,
+// for a registry whose credentials nodecred chooses: UnmarshalAny sets the
+// credential helper itself, and keeps neither the hosts directory nor the
+// default scheme where they can be read back. TestContractUnmarshalAny
+// fails when the messages gain a field these do not read.
+
+// BuildRegistry builds the registry a transfer runs with: ref, the options
 // containerd's OCIRegistry.UnmarshalAny applies from res (hosts directory,
 // default scheme, HTTP debug and trace), headers, and creds. HTTP debug
 // dumps go to debugOut, or to containerd's log when it is nil.
-func buildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryResolver, headers http.Header, creds registry.CredentialHelper, debugOut io.WriteCloser) (*registry.OCIRegistry, error) {
+func BuildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryResolver, headers http.Header, creds registry.CredentialHelper, debugOut io.WriteCloser) (*registry.OCIRegistry, error) {
 	opts := []registry.Opt{registry.WithCredentials(creds)}
 	if headers != nil {
 		opts = append(opts, registry.WithHeaders(headers))
@@ -43,9 +49,9 @@ func buildRegistry(ctx context.Context, ref string, res *transfertypes.RegistryR
 	return registry.NewOCIRegistry(ctx, ref, opts...)
 }
 
-// messageHeaders returns res's headers as OCIRegistry.UnmarshalAny reads
+// MessageHeaders returns res's headers as OCIRegistry.UnmarshalAny reads
 // them: one value per key, keys in canonical form.
-func messageHeaders(res *transfertypes.RegistryResolver) http.Header {
+func MessageHeaders(res *transfertypes.RegistryResolver) http.Header {
 	if res == nil {
 		return nil
 	}
@@ -56,11 +62,11 @@ func messageHeaders(res *transfertypes.RegistryResolver) http.Header {
 	return h
 }
 
-// debugOutput returns where HTTP debug dumps go when res asks for them, as
+// DebugOutput returns where HTTP debug dumps go when res asks for them, as
 // OCIRegistry.UnmarshalAny chooses it: the client's logs_stream from sm, or
 // containerd's log when the message names none or sm is nil. The returned
 // func closes it; call it once the transfer is done.
-func debugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm streaming.StreamGetter) (io.WriteCloser, func(), error) {
+func DebugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm streaming.StreamGetter) (io.WriteCloser, func(), error) {
 	if res.GetHttpDebug() == transfertypes.HTTPDebug_DISABLED {
 		return nil, func() {}, nil
 	}
@@ -79,38 +85,4 @@ func debugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm st
 			log.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
 		}
 	}, nil
-}
-
-var headerType = reflect.TypeFor[http.Header]()
-
-// headersOf returns the headers r was built with (registry.WithHeaders),
-// every key as given and every value, and whether it could read them.
-//
-// This is the one place nodecred reads an unexported field, read-only and
-// without unsafe. The public way, OCIRegistry.MarshalAny, flattens headers
-// with r.headers.Get(k) (containerd core/transfer/registry/registry.go,
-// 2.1 to 2.4): a key not in canonical form, such as a lower-case key from
-// CRI's registry.headers, comes back empty, and a header with several values
-// keeps only the first. CRI passes its registry.headers table to
-// WithHeaders as is. If a containerd release renames the field, the
-// caller falls back to MarshalAny's headers; the unit tests of this package
-// fail first.
-func headersOf(r *registry.OCIRegistry) (http.Header, bool) {
-	v := reflect.ValueOf(r).Elem().FieldByName("headers")
-	if !v.IsValid() || v.Type() != headerType {
-		return nil, false
-	}
-	if v.IsNil() {
-		return nil, true
-	}
-	h := make(http.Header, v.Len())
-	for it := v.MapRange(); it.Next(); {
-		vals := it.Value()
-		s := make([]string, vals.Len())
-		for i := range s {
-			s[i] = vals.Index(i).String()
-		}
-		h[it.Key().String()] = s
-	}
-	return h, true
 }
