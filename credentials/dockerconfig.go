@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/redact"
 )
 
 // DockerConfig is a parsed docker config.json or containers auth.json: its
@@ -269,7 +271,7 @@ func dockerConfigFieldError(e *jsonTypeError) error {
 // registry hosts, shown as written, unless one reads as a secret (a token
 // pasted as a key), which redact replaces.
 func showKey(key string) string {
-	return redact(key)
+	return redact.String(key)
 }
 
 // helperFor returns the credential helper docker would ask for host, or ""

@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -136,7 +137,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 		// The program's own word, and still a miss. ecr-login and pass say
 		// it for every failure too, so what they add on stderr is logged
 		// once per change, and the miss kept no longer than a failure.
-		reason := redact(string(p.stdout))
+		reason := redact.String(string(p.stdout))
 		if stderr := stderrReason(p.stderr); stderr != "" {
 			reason += " (stderr: " + stderr + ")"
 		}
@@ -154,7 +155,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 	pe := &programError{kind: "helper", program: filepath.Base(h.program), status: "malformed response", stderr: stderrReason(p.stderr)}
 	if p.err != nil {
 		pe.status = p.err.Error()
-		pe.said = redact(string(p.stdout))
+		pe.said = redact.String(string(p.stdout))
 	}
 	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, failureTTL(h.timeout)
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/redact"
 )
 
 // minFailureTTL is the shortest time a failing helper or provider is left
@@ -116,5 +118,5 @@ func stderrReason(b []byte) string {
 			s = "…" + s[i:] // a word cut in two could be part of a token
 		}
 	}
-	return redact(s)
+	return redact.String(s)
 }

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
+	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -169,7 +170,7 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 	metrics.Exec("provider", p.name, false, time.Since(start))
 	// A provider reports failure on stderr; its stdout is a response or
 	// nothing, and is never quoted.
-	pe := &programError{kind: "provider", program: p.name, status: redact(err.Error()), stderr: stderrReason(stderr)}
+	pe := &programError{kind: "provider", program: p.name, status: redact.String(err.Error()), stderr: stderrReason(stderr)}
 	return &providerAnswer{err: fmt.Errorf("failed to run provider %q: %w", p.name, pe)}
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/nodecred/nodecred/internal/redact"
 )
 
 // Reporter is a Source that can also say what its sources did for one
@@ -104,7 +106,7 @@ const maxStatusShown = 100
 // what the program printed; this keeps it so if that ever changes.
 func publicStatus(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	s = redact(s)
+	s = redact.String(s)
 	if len(s) > maxStatusShown {
 		// Cut at a rune boundary: the error travels as a protobuf string.
 		s = strings.ToValidUTF8(s[:maxStatusShown], "")
