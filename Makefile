@@ -94,8 +94,8 @@ fuzz-short:
 ## fails when a fuzz target is missing here
 fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact/ -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)

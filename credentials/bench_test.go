@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // measure runs lookup b.N times, timing each call, and reports the median
@@ -34,7 +36,7 @@ func measure(b *testing.B, lookup func()) {
 }
 
 func BenchmarkStaticFileLookup(b *testing.B) {
-	hosts, _ := ParsePatterns([]string{"registry.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"registry.example.com"})
 	pw := filepath.Join(b.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("secret"), 0o600); err != nil {
 		b.Fatal(err)
@@ -80,7 +82,7 @@ func BenchmarkStaticLookup1000Patterns(b *testing.B) {
 	for i := range ps {
 		ps[i] = fmt.Sprintf("*.team%d.example.com", i)
 	}
-	hosts, err := ParsePatterns(ps)
+	hosts, err := hostmatch.ParsePatterns(ps)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func BenchmarkHelperCacheHit(b *testing.B) {
 	if err := os.WriteFile(program, data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	src := NewHelperSource(program, []string{`CREDHELPER_CREDS={"r.io": "u:p"}`}, Patterns{}, 10*time.Second)
+	src := NewHelperSource(program, []string{`CREDHELPER_CREDS={"r.io": "u:p"}`}, hostmatch.Patterns{}, 10*time.Second)
 	req := Request{Host: "r.io", Ref: "r.io/app:1"}
 	ctx := context.Background()
 	measure(b, func() { _, _ = src.Get(ctx, req) })

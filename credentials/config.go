@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // Source types accepted in SourceConfig.Type.
@@ -101,7 +103,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("helper: %w", err)
 		}
-		hosts, err := ParsePatterns(c.Hosts)
+		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
 			return nil, "", fmt.Errorf("hosts%w", err)
 		}
@@ -127,7 +129,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if len(c.Hosts) == 0 {
 			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
 		}
-		hosts, err := ParsePatterns(c.Hosts)
+		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
 			return nil, "", fmt.Errorf("hosts%w", err)
 		}

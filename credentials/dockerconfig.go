@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 )
 
@@ -126,7 +127,7 @@ func (c DockerConfig) has(host, path string) bool {
 // the longest path prefix of repoPath wins over a whole-host entry.
 func (c DockerConfig) Lookup(host, repoPath string) Credential {
 	var best *dockerAuth
-	auths := c.hosts[canonicalHost(host)]
+	auths := c.hosts[hostmatch.CanonicalHost(host)]
 	for i, a := range auths {
 		if a.path != "" && repoPath != a.path && !strings.HasPrefix(repoPath, a.path+"/") {
 			continue
@@ -179,13 +180,13 @@ func normaliseAuthKey(key string) (host, path string, err error) {
 		if err != nil || u.Host == "" {
 			return "", "", errors.New("a key is not a registry host or URL (key not shown)")
 		}
-		return canonicalHost(u.Host), "", nil
+		return hostmatch.CanonicalHost(u.Host), "", nil
 	}
 	host, path, _ = strings.Cut(strings.TrimSuffix(key, "/"), "/")
 	if host == "" {
 		return "", "", errors.New("a key has no host (key not shown)")
 	}
-	return canonicalHost(host), path, nil
+	return hostmatch.CanonicalHost(host), path, nil
 }
 
 // notAHelperName says what is wrong with a credHelpers or credsStore value,
@@ -282,7 +283,7 @@ func showKey(key string) string {
 // credsStore set an auths entry is never sent, and a helper that has no
 // credential for the host means no credential.
 func (c DockerConfig) helperFor(host string) string {
-	if name, ok := c.helpers[canonicalHost(host)]; ok {
+	if name, ok := c.helpers[hostmatch.CanonicalHost(host)]; ok {
 		return name
 	}
 	return c.store

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // freezerCgroup makes a cgroup whose processes can be frozen: under the
@@ -86,7 +88,7 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 		"PROVIDER_MODE": "freeze", "PROVIDER_FREEZE_CGROUP": cg,
 		"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p",
 	}), nil, 300*time.Millisecond)
-	hosts, _ := ParsePatterns([]string{"r.io"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := Chain{
 		{"kubelet", SourceFunc(func(ctx context.Context, req Request) (Credential, error) {
 			return askProviders(ctx, providers, req)

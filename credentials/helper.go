@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
@@ -67,7 +68,7 @@ func newHelperClient(program string, env []string, timeout time.Duration, run ru
 // one for every lookup until the failure expires.
 func (h *helperClient) get(ctx context.Context, host string) (Credential, error) {
 	serverURL := host
-	if canonicalHost(host) == "docker.io" {
+	if hostmatch.CanonicalHost(host) == "docker.io" {
 		serverURL = dockerHubServerURL
 	}
 	if a, ok := h.cache.lookup(serverURL); ok {
@@ -182,7 +183,7 @@ func (p *helperProgram) Output() ([]byte, error) {
 
 // HelperSource asks a docker credential helper for the hosts it matches.
 type HelperSource struct {
-	hosts  Patterns // empty: every host
+	hosts  hostmatch.Patterns // empty: every host
 	helper *helperClient
 }
 
@@ -191,7 +192,7 @@ var _ Source = (*HelperSource)(nil)
 // NewHelperSource runs program (an absolute path) for hosts matching hosts,
 // or for every host when hosts is empty, each run bounded by timeout, with
 // containerd's environment overlaid by env ("NAME=value").
-func NewHelperSource(program string, env []string, hosts Patterns, timeout time.Duration, opts ...Option) *HelperSource {
+func NewHelperSource(program string, env []string, hosts hostmatch.Patterns, timeout time.Duration, opts ...Option) *HelperSource {
 	h := newHelperClient(program, env, timeout, nil, nil)
 	h.cache.renew = applyOptions(opts).renew
 	return &HelperSource{hosts: hosts, helper: h}

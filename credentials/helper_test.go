@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/docker/docker-credential-helpers/client"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // testHelper is the test helper program with the environment that
@@ -48,7 +50,7 @@ func newTestHelper(t *testing.T, creds map[string]string, settings ...string) te
 
 // source returns a helper source for every host.
 func (h testHelper) source(timeout time.Duration) *HelperSource {
-	return NewHelperSource(h.program, h.env, Patterns{}, timeout)
+	return NewHelperSource(h.program, h.env, hostmatch.Patterns{}, timeout)
 }
 
 func TestHelperProtocol(t *testing.T) {
@@ -78,7 +80,7 @@ func TestHelperProtocol(t *testing.T) {
 
 func TestHelperHostPatterns(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"other.example.com": "u:p"})
-	hosts, _ := ParsePatterns([]string{"*.ecr.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"*.ecr.example.com"})
 	c, err := NewHelperSource(h.program, h.env, hosts, 0).Get(context.Background(), Request{Host: "other.example.com"})
 	if err != nil || !c.IsZero() {
 		t.Fatalf("got %q, %v for a host outside the patterns", c.Username, err)
@@ -119,7 +121,7 @@ func TestHelperEnvironmentAsDockerRunsIt(t *testing.T) {
 	}
 
 	nodecredEnv := filepath.Join(dir, "nodecred.env")
-	src := NewHelperSource(h.program, []string{"CREDHELPER_ENV_FILE=" + nodecredEnv}, Patterns{}, 10*time.Second)
+	src := NewHelperSource(h.program, []string{"CREDHELPER_ENV_FILE=" + nodecredEnv}, hostmatch.Patterns{}, 10*time.Second)
 	if c, err := src.Get(context.Background(), Request{Host: "r.io"}); err != nil || c.Username != "u" {
 		t.Fatalf("nodecred: got %q, %v", c.Username, err)
 	}
@@ -134,7 +136,7 @@ func TestHelperEnvironmentAsDockerRunsIt(t *testing.T) {
 
 	// A source's env wins over the daemon's, as a kubelet provider's does.
 	overlaid := filepath.Join(dir, "overlaid.env")
-	src = NewHelperSource(h.program, []string{"AWS_PROFILE=ecr", "CREDHELPER_ENV_FILE=" + overlaid}, Patterns{}, 10*time.Second)
+	src = NewHelperSource(h.program, []string{"AWS_PROFILE=ecr", "CREDHELPER_ENV_FILE=" + overlaid}, hostmatch.Patterns{}, 10*time.Second)
 	if _, err := src.Get(context.Background(), Request{Host: "r.io"}); err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +249,7 @@ func TestFailedRunNotRetriedSoonerThanTimeout(t *testing.T) {
 
 func TestHungHelperCostsItsTimeoutAndNextSourceServes(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=hang")
-	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.example.com"})
 	chain := Chain{
 		{"helper", h.source(200 * time.Millisecond)},
 		{"static", NewStaticSource(hosts, "robot", "pw")},

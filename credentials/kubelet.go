@@ -14,6 +14,8 @@ import (
 
 	"github.com/containerd/log"
 	kubeletconfig "k8s.io/kubelet/config/v1"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 const kubeletConfigKind = "CredentialProviderConfig"
@@ -114,7 +116,7 @@ func (s *KubeletSource) Get(ctx context.Context, req Request) (Credential, error
 
 func askProviders(ctx context.Context, providers []*provider, req Request) (Credential, error) {
 	host := req.Host
-	if canonicalHost(host) == "docker.io" {
+	if hostmatch.CanonicalHost(host) == "docker.io" {
 		host = "docker.io"
 	}
 	path := req.RepoPath()
@@ -214,7 +216,7 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			continue
 		}
 		p := e.CredentialProvider
-		match, _ := ParsePatterns(p.MatchImages) // checked by validateKubeletProvider
+		match, _ := hostmatch.ParsePatterns(p.MatchImages) // checked by validateKubeletProvider
 		env := make([]string, 0, len(p.Env))
 		for _, e := range p.Env {
 			env = append(env, e.Name+"="+e.Value)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
+	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
@@ -23,7 +24,7 @@ type provider struct {
 	spec         string // its definition: a provider with the same one is the same provider
 	skip         string // why it never runs; "": it runs
 	path         string
-	match        Patterns
+	match        hostmatch.Patterns
 	matchImages  []string // as configured
 	defaultCache time.Duration
 	apiVersion   string
@@ -49,7 +50,7 @@ type providerAnswer struct {
 }
 
 type providerAuth struct {
-	key  Pattern
+	key  hostmatch.Pattern
 	cred Credential
 }
 
@@ -215,10 +216,10 @@ func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, err
 		a.duration = &d
 	}
 	for key, auth := range resp.Auth {
-		pattern, err := ParsePattern(key)
+		pattern, err := hostmatch.ParsePattern(key)
 		if err != nil {
 			reason := "is not a host pattern"
-			var pe *PatternError
+			var pe *hostmatch.PatternError
 			if errors.As(err, &pe) {
 				reason = pe.Reason
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 // source for r.io and m.io.
 func testChain(t *testing.T) credentials.Chain {
 	t.Helper()
-	hosts, err := credentials.ParsePatterns([]string{"r.io", "m.io"})
+	hosts, err := hostmatch.ParsePatterns([]string{"r.io", "m.io"})
 	if err != nil {
 		t.Fatal(err)
 	}
