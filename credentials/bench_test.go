@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // measure runs lookup b.N times, timing each call, and reports the median
@@ -98,7 +99,7 @@ func BenchmarkStaticLookup1000Patterns(b *testing.B) {
 }
 
 func BenchmarkHelperCacheHit(b *testing.B) {
-	helper, _ := buildPrograms(b)
+	helper, _ := testprog.Build(b)
 	dir := b.TempDir()
 	program := filepath.Join(dir, "docker-credential-bench")
 	data, _ := os.ReadFile(helper)
@@ -129,7 +130,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, prog := buildPrograms(b)
+	_, prog := testprog.Build(b)
 	binDir := b.TempDir()
 	data, _ := os.ReadFile(prog)
 	if err := os.WriteFile(filepath.Join(binDir, "provider0"), data, 0o755); err != nil {
@@ -176,7 +177,7 @@ func BenchmarkDockerConfigHeap10kHosts(b *testing.B) {
 
 func benchProviders(b *testing.B, env map[string]string) []*provider {
 	b.Helper()
-	_, prog := buildPrograms(b)
+	_, prog := testprog.Build(b)
 	cfg, err := ParseKubeletConfig([]byte(providerConfig(`"r.io"`, "10m", env)))
 	if err != nil {
 		b.Fatal(err)

@@ -11,71 +11,8 @@ import (
 	"time"
 
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
-
-// freezerCgroup makes a cgroup whose processes can be frozen: under the
-// cgroup v1 freezer when it is mounted, else under cgroup v2. It skips the
-// test, saying why, when neither can be made. Cleanup thaws the cgroup,
-// waits for its processes to end and removes it.
-func freezerCgroup(t *testing.T) string {
-	t.Helper()
-	var dir, thaw, thawFile string
-	switch {
-	case fileExists("/sys/fs/cgroup/freezer/freezer.state") || fileExists("/sys/fs/cgroup/freezer/cgroup.procs"):
-		dir, thawFile, thaw = "/sys/fs/cgroup/freezer", "freezer.state", "THAWED"
-	case fileExists("/sys/fs/cgroup/cgroup.controllers"):
-		dir, thawFile, thaw = "/sys/fs/cgroup", "cgroup.freeze", "0"
-	default:
-		t.Skip("no cgroup v1 freezer at /sys/fs/cgroup/freezer and no cgroup v2 at /sys/fs/cgroup")
-	}
-	cg := filepath.Join(dir, fmt.Sprintf("nodecred-test-%d", os.Getpid()))
-	if err := os.Mkdir(cg, 0o755); err != nil {
-		t.Skipf("cannot make a freezer cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = os.WriteFile(filepath.Join(cg, thawFile), []byte(thaw), 0)
-		for range 500 {
-			if err := os.Remove(cg); err == nil {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Errorf("cgroup %s still holds processes after the thaw", cg)
-	})
-	return cg
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func thawCgroup(t *testing.T, cg string) {
-	t.Helper()
-	var err error
-	if fileExists(filepath.Join(cg, "freezer.state")) {
-		err = os.WriteFile(filepath.Join(cg, "freezer.state"), []byte("THAWED"), 0)
-	} else {
-		err = os.WriteFile(filepath.Join(cg, "cgroup.freeze"), []byte("0"), 0)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitFrozen waits until the cgroup holds a process and reports it frozen.
-func waitFrozen(t *testing.T, cg string) {
-	t.Helper()
-	for range 1000 {
-		procs, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
-		state, err := os.ReadFile(filepath.Join(cg, "freezer.state"))
-		if err != nil {
-			state, _ = os.ReadFile(filepath.Join(cg, "cgroup.events"))
-		}
-		if len(strings.TrimSpace(string(procs))) > 0 && (strings.Contains(string(state), "FROZEN") || strings.Contains(string(state), "frozen 1")) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("cgroup %s never froze", cg)
-}
 
 // TestFrozenProviderNeverHoldsPull: a provider that cannot be killed (its
 // cgroup frozen, as a program stuck on a hung mount) fails as a timeout
@@ -83,7 +20,7 @@ func waitFrozen(t *testing.T, cg string) {
 // failure is held as any failure is, so the next lookup does not run it
 // again; it is reaped once it can exit.
 func TestFrozenProviderNeverHoldsPull(t *testing.T) {
-	cg := freezerCgroup(t)
+	cg := testprog.FreezerCgroup(t)
 	providers := providerSetup(t, providerConfig(`"r.io"`, "10m", map[string]string{
 		"PROVIDER_MODE": "freeze", "PROVIDER_FREEZE_CGROUP": cg,
 		"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p",
@@ -109,7 +46,7 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 	if n := stuck.count(path); n != 1 {
 		t.Fatalf("%d stuck runs, want 1 (the failure is held, so later lookups do not run it again)", n)
 	}
-	thawCgroup(t, cg)
+	testprog.ThawCgroup(t, cg)
 	for i := 0; stuck.count(path) != 0; i++ {
 		if i == 1000 {
 			t.Fatal("the thawed provider was never reaped")
@@ -121,8 +58,8 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 // TestTooManyStuckRunsFailFast: once a program has maxStuckRuns runs that
 // were killed but never exited, the runner starts no more of it.
 func TestTooManyStuckRunsFailFast(t *testing.T) {
-	cg := freezerCgroup(t)
-	_, prog := buildPrograms(t)
+	cg := testprog.FreezerCgroup(t)
+	_, prog := testprog.Build(t)
 	// A copy of its own, so that the count is this test's alone.
 	path := filepath.Join(t.TempDir(), "frozen-provider")
 	b, err := os.ReadFile(prog)
@@ -144,7 +81,7 @@ func TestTooManyStuckRunsFailFast(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("run %d: err = %v, want a stuck run", i, err)
 		}
-		waitFrozen(t, cg)
+		testprog.WaitFrozen(t, cg)
 	}
 	_, _, err = execRunner{}.Run(context.Background(), c)
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("not run: %d earlier runs", maxStuckRuns)) {
@@ -154,7 +91,7 @@ func TestTooManyStuckRunsFailFast(t *testing.T) {
 	if n := len(strings.Fields(string(procs))); n != maxStuckRuns {
 		t.Fatalf("cgroup holds %d processes, want %d: the refused run must not start", n, maxStuckRuns)
 	}
-	thawCgroup(t, cg)
+	testprog.ThawCgroup(t, cg)
 	for i := 0; stuck.count(path) != 0; i++ {
 		if i == 1000 {
 			t.Fatal("the thawed runs were never reaped")

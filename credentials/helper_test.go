@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // testHelper is the test helper program with the environment that
@@ -33,7 +34,7 @@ type testHelper struct {
 // (server URL to "user:secret") and further CREDHELPER_* variables.
 func newTestHelper(t *testing.T, creds map[string]string, settings ...string) testHelper {
 	t.Helper()
-	src, _ := buildPrograms(t)
+	src, _ := testprog.Build(t)
 	dir := t.TempDir()
 	h := testHelper{program: filepath.Join(dir, "docker-credential-nodecredtest"), count: filepath.Join(dir, "count")}
 	b, err := os.ReadFile(src)

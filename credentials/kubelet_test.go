@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // providerConfig renders a CredentialProviderConfig with one provider entry
@@ -32,7 +34,7 @@ func providerConfig(matchImages string, defaultCache string, envs ...map[string]
 // and returns the providers built from the config, with clock.
 func providerSetup(t *testing.T, cfgText string, clock func() time.Time, timeout time.Duration) []*provider {
 	t.Helper()
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	cfg, err := ParseKubeletConfig([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +288,7 @@ func TestConcurrentProviderLookupsRunOnce(t *testing.T) {
 }
 
 func TestKubeletSourceReadsConfigFile(t *testing.T) {
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	binDir := filepath.Dir(prog)
 	cfgPath := filepath.Join(t.TempDir(), "providers.yaml")
 	cfg := strings.Replace(providerConfig(`"r.io"`, "10m", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}), "name: provider0", "name: credprovider", 1)

@@ -1,56 +1,16 @@
 package credentials
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
-// The test programs are real helper and provider executables, built once.
-var programs struct {
-	once     sync.Once
-	dir      string
-	err      error
-	helper   string
-	provider string
-}
-
-func buildPrograms(t testing.TB) (helper, provider string) {
-	t.Helper()
-	programs.once.Do(func() {
-		programs.dir, programs.err = os.MkdirTemp("", "nodecred-programs")
-		if programs.err != nil {
-			return
-		}
-		programs.helper = filepath.Join(programs.dir, "docker-credential-nodecredtest")
-		programs.provider = filepath.Join(programs.dir, "credprovider")
-		for out, pkg := range map[string]string{programs.helper: "../test/programs/credhelper", programs.provider: "../test/programs/credprovider"} {
-			cmd := exec.Command("go", "build", "-o", out, pkg)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				programs.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-				return
-			}
-		}
-	})
-	if programs.err != nil {
-		t.Fatal(programs.err)
-	}
-	return programs.helper, programs.provider
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if programs.dir != "" {
-		os.RemoveAll(programs.dir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testprog.Main(m) }
 
 // fakeClock is a clock tests move by hand, with timers that fire, in
 // order and in the goroutine that moves it, when it passes their time.
