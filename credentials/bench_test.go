@@ -139,7 +139,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		ps := newProviders(cfg, binDir, 10*time.Second, execRunner{}, nil)
+		ps := newProviders(cfg, binDir, 10*time.Second, nil)
 		var wg sync.WaitGroup
 		for j := range 1000 {
 			wg.Go(func() {
@@ -187,7 +187,7 @@ func benchProviders(b *testing.B, env map[string]string) []*provider {
 	if err := os.WriteFile(filepath.Join(binDir, "provider0"), data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	return newProviders(cfg, binDir, 10*time.Second, execRunner{}, nil)
+	return newProviders(cfg, binDir, 10*time.Second, nil)
 }
 
 // BenchmarkReloadCheck compares the two ways to notice a changed file: a

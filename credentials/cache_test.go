@@ -159,7 +159,7 @@ func TestHelperServesThroughAnOutage(t *testing.T) {
 			modeFile := filepath.Join(t.TempDir(), "mode")
 			h := newTestHelper(t, map[string]string{"r.io": "u:p"}, "CREDHELPER_MODE_FILE="+modeFile)
 			clock := newFakeClock()
-			hc := newHelperClient(h.program, h.env, 10*time.Second, nil, clock.Now)
+			hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 			hc.cache.after = clock.AfterFunc
 			hc.cache.renew = renewal
 			ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -75,7 +76,7 @@ func build(c SourceConfig) (Source, string, error) {
 	if err := checkType(c.Type); err != nil {
 		return nil, "", err
 	}
-	if err := refuseExec(c.Type, canKillTree); err != nil {
+	if err := refuseExec(c.Type, execprog.CanKillTree); err != nil {
 		return nil, "", err
 	}
 	if err := CheckSourceKeys(c.Type, c.setKeys()); err != nil {
@@ -251,7 +252,7 @@ func envList(env map[string]string) ([]string, error) {
 
 func parseTimeout(s string) (time.Duration, error) {
 	if s == "" {
-		return defaultExecTimeout, nil
+		return execprog.DefaultTimeout, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
@@ -43,7 +44,6 @@ type helperClient struct {
 	program string // absolute path
 	env     []string
 	timeout time.Duration
-	run     runner
 	cache   *answers[helperAnswer]
 	misses  changeLog // the last reason a helper gave for a miss
 }
@@ -55,11 +55,8 @@ type helperAnswer struct {
 	err  error
 }
 
-func newHelperClient(program string, env []string, timeout time.Duration, run runner, clock func() time.Time) *helperClient {
-	if run == nil {
-		run = execRunner{}
-	}
-	return &helperClient{program: program, env: env, timeout: timeout, run: run,
+func newHelperClient(program string, env []string, timeout time.Duration, clock func() time.Time) *helperClient {
+	return &helperClient{program: program, env: env, timeout: timeout,
 		cache: newAnswers[helperAnswer]("helper", program, clock, true)}
 }
 
@@ -161,7 +158,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, failureTTL(h.timeout)
 }
 
-// helperProgram is a client.Program that runs through our runner.
+// helperProgram is a client.Program that runs through execprog.Run.
 type helperProgram struct {
 	ctx    context.Context
 	h      *helperClient
@@ -175,8 +172,8 @@ type helperProgram struct {
 func (p *helperProgram) Input(in io.Reader) { p.stdin, _ = io.ReadAll(in) }
 
 func (p *helperProgram) Output() ([]byte, error) {
-	p.stdout, p.stderr, p.err = p.h.run.Run(p.ctx, command{
-		Path: p.h.program, Args: p.args, Env: programEnv(p.h.env), Stdin: p.stdin, Timeout: p.h.timeout,
+	p.stdout, p.stderr, p.err = execprog.Run(p.ctx, execprog.Command{
+		Path: p.h.program, Args: p.args, Env: execprog.Env(p.h.env), Stdin: p.stdin, Timeout: p.h.timeout,
 	})
 	return p.stdout, p.err
 }
@@ -193,7 +190,7 @@ var _ Source = (*HelperSource)(nil)
 // or for every host when hosts is empty, each run bounded by timeout, with
 // containerd's environment overlaid by env ("NAME=value").
 func NewHelperSource(program string, env []string, hosts hostmatch.Patterns, timeout time.Duration, opts ...Option) *HelperSource {
-	h := newHelperClient(program, env, timeout, nil, nil)
+	h := newHelperClient(program, env, timeout, nil)
 	h.cache.renew = applyOptions(opts).renew
 	return &HelperSource{hosts: hosts, helper: h}
 }
@@ -242,7 +239,7 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 		s.missing.store(name, err, minFailureTTL, nil, false)
 		return nil, err
 	}
-	c := newHelperClient(program, nil, s.timeout, nil, nil)
+	c := newHelperClient(program, nil, s.timeout, nil)
 	c.cache.renew = s.renew
 	s.clients[name] = c
 	return c, nil

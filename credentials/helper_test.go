@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -206,7 +205,7 @@ func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=miss", "CREDHELPER_REASON=no EC2 IMDS role found")
 	clock := newFakeClock()
 	ctx, logs := capturedLog(t)
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, clock.Now)
+	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	for _, host := range []string{"a.io", "b.io", "a.io"} {
 		if c, err := hc.get(ctx, host); err != nil || !c.IsZero() {
 			t.Fatalf("%s: got %q, %v; want a miss", host, c.Username, err)
@@ -232,7 +231,7 @@ func TestFailedRunNotRetriedSoonerThanTimeout(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=crash")
 	clock := newFakeClock()
 	const timeout = 30 * time.Second
-	hc := newHelperClient(h.program, h.env, timeout, nil, clock.Now)
+	hc := newHelperClient(h.program, h.env, timeout, clock.Now)
 	hc.get(context.Background(), "r.io")
 	clock.Advance(timeout - time.Second)
 	if _, err := hc.get(context.Background(), "r.io"); err == nil {
@@ -281,7 +280,7 @@ func TestTimeoutKillsHelperChildren(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "timed out after 500ms") {
 				t.Fatalf("err = %v, want a timeout", err)
 			}
-			waitDead(t, childPID(t, pidFile))
+			testprog.WaitDead(t, childPID(t, pidFile))
 		})
 	}
 }
@@ -296,7 +295,7 @@ func TestHelperAnswerWinsOverChildHoldingStdout(t *testing.T) {
 	if err != nil || c.Username != "u" {
 		t.Fatalf("got %q, %v; want the helper's answer", c.Username, err)
 	}
-	waitDead(t, childPID(t, pidFile))
+	testprog.WaitDead(t, childPID(t, pidFile))
 }
 
 // TestCancelledLookupStopsWaiting: a lookup waiting on another caller's run
@@ -345,31 +344,10 @@ func childPID(t *testing.T, pidFile string) int {
 	return pid
 }
 
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	for range 250 {
-		if !alive(pid) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	t.Fatalf("the helper's child %d outlived the run", pid)
-}
-
-// alive reports whether pid runs and is not a zombie.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(status), ") Z ")
-}
-
 func TestHelperCacheAndExpiry(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
 	clock := newFakeClock()
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, clock.Now)
+	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	ctx := context.Background()
 	for range 3 {
 		if c, _ := hc.get(ctx, "r.io"); c.Username != "u" {
@@ -388,7 +366,7 @@ func TestHelperCacheAndExpiry(t *testing.T) {
 
 func TestConcurrentHelperLookupsRunOnce(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, nil)
+	hc := newHelperClient(h.program, h.env, 10*time.Second, nil)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
@@ -535,7 +513,7 @@ func TestOutsideHolderOfStdoutSurvives(t *testing.T) {
 		t.Fatalf("the outside process holding the helper's stdout was killed: %v", holder.ProcessState)
 	default:
 	}
-	if !alive(holder.Process.Pid) {
+	if !testprog.Alive(holder.Process.Pid) {
 		t.Fatal("the outside process holding the helper's stdout was stopped or killed")
 	}
 }

@@ -72,7 +72,7 @@ func (s *KubeletSource) parse(data []byte) ([]*provider, error) {
 	if st := s.file.current(); st.loaded {
 		current = st.value
 	}
-	providers := buildProviders(entries, s.binDir, s.timeout, execRunner{}, nil, s.renew, current)
+	providers := buildProviders(entries, s.binDir, s.timeout, nil, s.renew, current)
 	for _, p := range providers {
 		p.refresh = func(ctx context.Context) { s.file.Load(ctx) }
 	}
@@ -192,12 +192,12 @@ func logSkippedProviders(ctx context.Context, errs []error) {
 }
 
 // newProviders builds the providers of one parsed config file.
-func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, run runner, clock func() time.Time) []*provider {
+func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, clock func() time.Time) []*provider {
 	entries := make([]kubeletProvider, len(cfg.Providers))
 	for i, p := range cfg.Providers {
 		entries[i] = kubeletProvider{index: i, CredentialProvider: p}
 	}
-	return buildProviders(entries, binDir, timeout, run, clock, true, nil)
+	return buildProviders(entries, binDir, timeout, clock, true, nil)
 }
 
 // skipServiceAccount is why a provider with tokenAttributes.requireServiceAccount: true never runs.
@@ -206,7 +206,7 @@ const skipServiceAccount = "tokenAttributes.requireServiceAccount is true: it ne
 // buildProviders builds a provider per entry, or keeps the one of current
 // with the same definition, its cache and renewals with it. A provider
 // that needs a pod's service account is built skipped, and said once.
-func buildProviders(entries []kubeletProvider, binDir string, timeout time.Duration, run runner, clock func() time.Time, renew bool, current []*provider) []*provider {
+func buildProviders(entries []kubeletProvider, binDir string, timeout time.Duration, clock func() time.Time, renew bool, current []*provider) []*provider {
 	ps := make([]*provider, 0, len(entries))
 	for _, e := range entries {
 		def, _ := json.Marshal(e.CredentialProvider)
@@ -233,7 +233,6 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			args:         p.Args,
 			env:          env,
 			timeout:      timeout,
-			run:          run,
 			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
 		}
 		np.cache.renew = renew

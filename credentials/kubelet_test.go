@@ -49,7 +49,7 @@ func providerSetup(t *testing.T, cfgText string, clock func() time.Time, timeout
 			t.Fatal(err)
 		}
 	}
-	return newProviders(cfg, binDir, timeout, execRunner{}, clock)
+	return newProviders(cfg, binDir, timeout, clock)
 }
 
 func ask(providers []*provider, host, ref string) Credential {

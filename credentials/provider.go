@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
+	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
@@ -31,7 +32,6 @@ type provider struct {
 	args         []string
 	env          []string
 	timeout      time.Duration
-	run          runner
 	cache        *answers[*providerAnswer]
 	// refresh, when set, re-reads the config if it changed, closing this
 	// provider if it is no longer in it; run before a renewal, which no
@@ -157,8 +157,8 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 		return &providerAnswer{err: fmt.Errorf("failed to encode request for provider %q: %w", p.name, err)}
 	}
 	start := time.Now()
-	out, stderr, err := p.run.Run(ctx, command{
-		Path: p.path, Args: p.args, Env: programEnv(p.env), Stdin: req, Timeout: p.timeout,
+	out, stderr, err := execprog.Run(ctx, execprog.Command{
+		Path: p.path, Args: p.args, Env: execprog.Env(p.env), Stdin: req, Timeout: p.timeout,
 	})
 	if err == nil {
 		var a *providerAnswer
