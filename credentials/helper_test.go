@@ -16,6 +16,8 @@ import (
 
 	"github.com/docker/docker-credential-helpers/client"
 
+	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/fakeclock"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
@@ -203,7 +205,7 @@ func TestHelperFaultsAreErrorsLoggedOnce(t *testing.T) {
 // no longer than a failure.
 func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=miss", "CREDHELPER_REASON=no EC2 IMDS role found")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	ctx, logs := capturedLog(t)
 	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	for _, host := range []string{"a.io", "b.io", "a.io"} {
@@ -220,7 +222,7 @@ func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 	if n := countLines(t, h.count); n != 2 {
 		t.Fatalf("helper ran %d times for two hosts, want 2", n)
 	}
-	clock.Advance(failureTTL(10*time.Second) + time.Second)
+	clock.Advance(answercache.FailureTTL(10*time.Second) + time.Second)
 	hc.get(ctx, "a.io")
 	if n := countLines(t, h.count); n != 3 {
 		t.Fatalf("a miss was kept longer than a failure: %d runs, want 3", n)
@@ -229,7 +231,7 @@ func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 
 func TestFailedRunNotRetriedSoonerThanTimeout(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=crash")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	const timeout = 30 * time.Second
 	hc := newHelperClient(h.program, h.env, timeout, clock.Now)
 	hc.get(context.Background(), "r.io")
@@ -346,7 +348,7 @@ func childPID(t *testing.T, pidFile string) int {
 
 func TestHelperCacheAndExpiry(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	ctx := context.Background()
 	for range 3 {

@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/log"
 	kubeletconfig "k8s.io/kubelet/config/v1"
 
+	"github.com/nodecred/nodecred/internal/answercache"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -233,9 +234,9 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			args:         p.Args,
 			env:          env,
 			timeout:      timeout,
-			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
+			cache:        answercache.New[*providerAnswer]("provider", p.Name, clock, true),
 		}
-		np.cache.renew = renew
+		np.cache.SetRenew(renew)
 		if needsServiceAccount(p) {
 			np.skip = skipServiceAccount
 			log.L.WithFields(log.Fields{"provider": p.Name, "file": e.file}).

@@ -13,6 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/nodecred/nodecred/internal/fakeclock"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
 
@@ -200,7 +201,7 @@ func TestProviderServesAndCachesByKeyType(t *testing.T) {
 }
 
 func TestProviderCacheDuration(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	count := filepath.Join(t.TempDir(), "count")
 	env := map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p", "PROVIDER_COUNT_FILE": count}
 	// No cacheDuration in the response: defaultCacheDuration (1m) applies.

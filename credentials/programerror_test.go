@@ -5,19 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestFailureTTL(t *testing.T) {
-	for _, tt := range []struct{ timeout, want time.Duration }{
-		{time.Second, minFailureTTL},
-		{time.Minute, time.Minute},
-	} {
-		if got := failureTTL(tt.timeout); got != tt.want {
-			t.Errorf("failureTTL(%s) = %s, want %s", tt.timeout, got, tt.want)
-		}
-	}
-}
 
 // TestStderrReasonKeepsTheEnd: klog and logrus programs log info lines
 // before the error; the log line keeps the error.

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
+	"github.com/nodecred/nodecred/internal/answercache"
 	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
@@ -32,7 +33,7 @@ type provider struct {
 	args         []string
 	env          []string
 	timeout      time.Duration
-	cache        *answers[*providerAnswer]
+	cache        *answercache.Cache[*providerAnswer]
 	// refresh, when set, re-reads the config if it changed, closing this
 	// provider if it is no longer in it; run before a renewal, which no
 	// lookup prompted.
@@ -59,7 +60,7 @@ type providerAuth struct {
 // the provider shared by every concurrent lookup for the same host.
 func (p *provider) get(ctx context.Context, image, host, path string) (Credential, error) {
 	for _, key := range []string{"image:" + image, "registry:" + host, "global"} {
-		if a, ok := p.cache.lookup(key); ok {
+		if a, ok := p.cache.Lookup(key); ok {
 			metrics.Cache("provider", p.name, true)
 			return p.rejectable(a, key, host, path)
 		}
@@ -82,15 +83,15 @@ func (p *provider) get(ctx context.Context, image, host, path string) (Credentia
 func (p *provider) rejectable(a *providerAnswer, key, host, path string) (Credential, error) {
 	cred, err := a.lookup(host, path)
 	if !cred.IsZero() {
-		cred.reject = func() bool { return p.cache.reject(key, failureTTL(p.timeout)) }
+		cred.reject = func() bool { return p.cache.Reject(key, answercache.FailureTTL(p.timeout)) }
 	}
 	return cred, err
 }
 
 func (p *provider) flight(ctx context.Context, key, image, host string) (*providerAnswer, error) {
 	detached := context.WithoutCancel(ctx)
-	return p.cache.flight(ctx, key, func() *providerAnswer {
-		if p.cache.isClosed() {
+	return p.cache.Flight(ctx, key, func() *providerAnswer {
+		if p.cache.Closed() {
 			return &providerAnswer{} // removed from the config since the lookup began: no answer
 		}
 		a := p.exec(detached, image)
@@ -100,7 +101,7 @@ func (p *provider) flight(ctx context.Context, key, image, host string) (*provid
 }
 
 // close stops the provider: nothing is run, kept or renewed for it.
-func (p *provider) close() { p.cache.close() }
+func (p *provider) close() { p.cache.Close() }
 
 // cacheKey is where an answer is kept: by its cacheKeyType, as the kubelet
 // keeps it; a failure under the registry.
@@ -121,7 +122,7 @@ func cacheKey(a *providerAnswer, image, host string) string {
 func (p *provider) store(ctx context.Context, a *providerAnswer, image, host string, used bool) {
 	key := cacheKey(a, image, host)
 	if a.err != nil {
-		p.cache.store(key, a, failureTTL(p.timeout), nil, used)
+		p.cache.Store(key, a, answercache.FailureTTL(p.timeout), nil, used)
 		return
 	}
 	ttl := p.defaultCache
@@ -132,7 +133,7 @@ func (p *provider) store(ctx context.Context, a *providerAnswer, image, host str
 		if p.refresh != nil {
 			p.refresh(ctx)
 		}
-		if p.cache.isClosed() {
+		if p.cache.Closed() {
 			return false // removed from the config
 		}
 		b := p.exec(ctx, image)
@@ -142,7 +143,7 @@ func (p *provider) store(ctx context.Context, a *providerAnswer, image, host str
 		p.store(ctx, b, image, host, false)
 		return true
 	}
-	p.cache.store(key, a, ttl, renew, used)
+	p.cache.Store(key, a, ttl, renew, used)
 }
 
 // exec runs the provider once, as the kubelet does: the request on stdin,
