@@ -215,7 +215,7 @@ func BenchmarkReloadCheck(b *testing.B) {
 		}
 	}
 	b.Run("kubelet-dir-of-3-per-lookup", func(b *testing.B) {
-		s := NewKubeletSource(dir, b.TempDir(), time.Second)
+		s := newKubeletSource(dir, b.TempDir(), time.Second)
 		if _, ok := s.file.Load(ctx); !ok {
 			b.Fatal("the directory did not load")
 		}

@@ -142,15 +142,6 @@ func (c DockerConfig) Lookup(host, repoPath string) Credential {
 	return best.cred
 }
 
-// Len returns the number of credential entries.
-func (c DockerConfig) Len() int {
-	n := 0
-	for _, as := range c.hosts {
-		n += len(as)
-	}
-	return n
-}
-
 func (e dockerAuthEntry) credential() (Credential, error) {
 	c := Credential{Username: e.Username, Password: Secret(e.Password)}
 	if e.Auth != "" {

@@ -148,7 +148,7 @@ func TestDeleteRevokesEverySource(t *testing.T) {
 
 	cfg := filepath.Join(t.TempDir(), "cp.yaml")
 	writeConfig(t, cfg, providerConfig(`"r.example.com"`, "1m", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}))
-	kubelet := NewKubeletSource(cfg, t.TempDir(), time.Second)
+	kubelet := newKubeletSource(cfg, t.TempDir(), time.Second)
 	if _, ok := kubelet.file.Load(ctx); !ok {
 		t.Fatal("kubelet config not loaded")
 	}

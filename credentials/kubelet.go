@@ -46,10 +46,10 @@ var (
 	_ io.Closer = (*KubeletSource)(nil)
 )
 
-// NewKubeletSource reads the providers from configPath, a file or a
+// newKubeletSource reads the providers from configPath, a file or a
 // directory; their executables are in binDir. Unlike OpenKubeletSource, it
 // checks nothing until the first lookup.
-func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
+func newKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
 	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: applyOptions(opts).renew}
 	s.file = newReloadingFile(configPath, maxKubeletConfigSize, false, s.parse)
 	s.file.dirs, s.file.readAll = true, readKubeletConfig

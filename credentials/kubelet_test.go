@@ -296,7 +296,7 @@ func TestKubeletSourceReadsConfigFile(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewKubeletSource(cfgPath, binDir, 0).Get(context.Background(), Request{Host: "r.io", Ref: "r.io/a:1"})
+	c, err := newKubeletSource(cfgPath, binDir, 0).Get(context.Background(), Request{Host: "r.io", Ref: "r.io/a:1"})
 	if err != nil || c.Username != "u" {
 		t.Fatalf("got %q, %v", c.Username, err)
 	}
