@@ -94,10 +94,10 @@ fuzz-short:
 ## fails when a fuzz target is missing here
 fuzz:
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/redact/ -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseKubeletConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPublicStatus$$' -fuzztime $(FUZZTIME)
@@ -109,7 +109,7 @@ fuzz:
 ## side-by-side driver against stock containerd (see BENCHMARKS.md)
 bench: build tools
 	$(GO) test -run '^$$' -bench 'Lookup1|Lookup10k|FileLookup|CacheHit|ReloadCheck' -benchmem -benchtime 20000x ./credentials/
-	$(GO) test -run '^$$' -bench 'RedactLargeInput' -benchmem -benchtime 200x ./credentials/
+	$(GO) test -run '^$$' -bench 'RedactLargeInput' -benchmem -benchtime 200x ./internal/redact/
 	$(GO) test -run '^$$' -bench 'Heap' -benchtime 5x ./credentials/
 	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/

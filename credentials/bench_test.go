@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // measure runs lookup b.N times, timing each call, and reports the median
@@ -34,7 +37,7 @@ func measure(b *testing.B, lookup func()) {
 }
 
 func BenchmarkStaticFileLookup(b *testing.B) {
-	hosts, _ := ParsePatterns([]string{"registry.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"registry.example.com"})
 	pw := filepath.Join(b.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("secret"), 0o600); err != nil {
 		b.Fatal(err)
@@ -80,7 +83,7 @@ func BenchmarkStaticLookup1000Patterns(b *testing.B) {
 	for i := range ps {
 		ps[i] = fmt.Sprintf("*.team%d.example.com", i)
 	}
-	hosts, err := ParsePatterns(ps)
+	hosts, err := hostmatch.ParsePatterns(ps)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,14 +99,14 @@ func BenchmarkStaticLookup1000Patterns(b *testing.B) {
 }
 
 func BenchmarkHelperCacheHit(b *testing.B) {
-	helper, _ := buildPrograms(b)
+	helper, _ := testprog.Build(b)
 	dir := b.TempDir()
 	program := filepath.Join(dir, "docker-credential-bench")
 	data, _ := os.ReadFile(helper)
 	if err := os.WriteFile(program, data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	src := NewHelperSource(program, []string{`CREDHELPER_CREDS={"r.io": "u:p"}`}, Patterns{}, 10*time.Second)
+	src := NewHelperSource(program, []string{`CREDHELPER_CREDS={"r.io": "u:p"}`}, hostmatch.Patterns{}, 10*time.Second)
 	req := Request{Host: "r.io", Ref: "r.io/app:1"}
 	ctx := context.Background()
 	measure(b, func() { _, _ = src.Get(ctx, req) })
@@ -127,7 +130,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, prog := buildPrograms(b)
+	_, prog := testprog.Build(b)
 	binDir := b.TempDir()
 	data, _ := os.ReadFile(prog)
 	if err := os.WriteFile(filepath.Join(binDir, "provider0"), data, 0o755); err != nil {
@@ -136,7 +139,7 @@ func BenchmarkConcurrentLookupsOneKey(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		ps := newProviders(cfg, binDir, 10*time.Second, execRunner{}, nil)
+		ps := newProviders(cfg, binDir, 10*time.Second, nil)
 		var wg sync.WaitGroup
 		for j := range 1000 {
 			wg.Go(func() {
@@ -174,7 +177,7 @@ func BenchmarkDockerConfigHeap10kHosts(b *testing.B) {
 
 func benchProviders(b *testing.B, env map[string]string) []*provider {
 	b.Helper()
-	_, prog := buildPrograms(b)
+	_, prog := testprog.Build(b)
 	cfg, err := ParseKubeletConfig([]byte(providerConfig(`"r.io"`, "10m", env)))
 	if err != nil {
 		b.Fatal(err)
@@ -184,7 +187,7 @@ func benchProviders(b *testing.B, env map[string]string) []*provider {
 	if err := os.WriteFile(filepath.Join(binDir, "provider0"), data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	return newProviders(cfg, binDir, 10*time.Second, execRunner{}, nil)
+	return newProviders(cfg, binDir, 10*time.Second, nil)
 }
 
 // BenchmarkReloadCheck compares the two ways to notice a changed file: a
@@ -212,7 +215,7 @@ func BenchmarkReloadCheck(b *testing.B) {
 		}
 	}
 	b.Run("kubelet-dir-of-3-per-lookup", func(b *testing.B) {
-		s := NewKubeletSource(dir, b.TempDir(), time.Second)
+		s := newKubeletSource(dir, b.TempDir(), time.Second)
 		if _, ok := s.file.Load(ctx); !ok {
 			b.Fatal("the directory did not load")
 		}

@@ -27,7 +27,7 @@ func (c Chain) Close() error {
 
 // Close stops the helper's renewals; it is not run again.
 func (s *HelperSource) Close() error {
-	s.helper.cache.close()
+	s.helper.cache.Close()
 	return nil
 }
 
@@ -47,7 +47,7 @@ func (s *helperSet) keepOnly(names map[string]bool, closed bool) {
 	s.closed = s.closed || closed
 	for name, c := range s.clients {
 		if !names[name] {
-			c.cache.close()
+			c.cache.Close()
 			delete(s.clients, name)
 		}
 	}

@@ -34,14 +34,14 @@ func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
 	if u := get(); u != "" {
 		t.Fatalf("served %q after the entry was removed", u)
 	}
-	if client.cache.isClosed() {
+	if client.cache.Closed() {
 		t.Fatal("a helper still named for another host was closed")
 	}
 	writeConfig(t, path, `{"auths": {}}`)
 	if u := get(); u != "" {
 		t.Fatalf("served %q", u)
 	}
-	if !client.cache.isClosed() {
+	if !client.cache.Closed() {
 		t.Fatal("the helper no longer named was not closed")
 	}
 	writeConfig(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest"}}`)

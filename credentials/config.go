@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/execprog"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // Source types accepted in SourceConfig.Type.
@@ -73,7 +76,7 @@ func build(c SourceConfig) (Source, string, error) {
 	if err := checkType(c.Type); err != nil {
 		return nil, "", err
 	}
-	if err := refuseExec(c.Type, canKillTree); err != nil {
+	if err := refuseExec(c.Type, execprog.CanKillTree); err != nil {
 		return nil, "", err
 	}
 	if err := CheckSourceKeys(c.Type, c.setKeys()); err != nil {
@@ -101,7 +104,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("helper: %w", err)
 		}
-		hosts, err := ParsePatterns(c.Hosts)
+		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
 			return nil, "", fmt.Errorf("hosts%w", err)
 		}
@@ -127,7 +130,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if len(c.Hosts) == 0 {
 			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
 		}
-		hosts, err := ParsePatterns(c.Hosts)
+		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
 			return nil, "", fmt.Errorf("hosts%w", err)
 		}
@@ -249,7 +252,7 @@ func envList(env map[string]string) ([]string, error) {
 
 func parseTimeout(s string) (time.Duration, error) {
 	if s == "" {
-		return defaultExecTimeout, nil
+		return execprog.DefaultTimeout, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {

@@ -118,7 +118,7 @@ func TestBuildRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !chain[0].Source.(*HelperSource).helper.cache.renew || chain[1].Source.(*HelperSource).helper.cache.renew {
+	if !chain[0].Source.(*HelperSource).helper.cache.Renews() || chain[1].Source.(*HelperSource).helper.cache.Renews() {
 		t.Fatal("renew is not what the config says for helper sources")
 	}
 	if chain[2].Source.(*DockerConfigSource).helpers.renew {

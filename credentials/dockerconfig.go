@@ -11,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/redact"
 )
 
 // DockerConfig is a parsed docker config.json or containers auth.json: its
@@ -124,7 +127,7 @@ func (c DockerConfig) has(host, path string) bool {
 // the longest path prefix of repoPath wins over a whole-host entry.
 func (c DockerConfig) Lookup(host, repoPath string) Credential {
 	var best *dockerAuth
-	auths := c.hosts[canonicalHost(host)]
+	auths := c.hosts[hostmatch.CanonicalHost(host)]
 	for i, a := range auths {
 		if a.path != "" && repoPath != a.path && !strings.HasPrefix(repoPath, a.path+"/") {
 			continue
@@ -137,15 +140,6 @@ func (c DockerConfig) Lookup(host, repoPath string) Credential {
 		return Credential{}
 	}
 	return best.cred
-}
-
-// Len returns the number of credential entries.
-func (c DockerConfig) Len() int {
-	n := 0
-	for _, as := range c.hosts {
-		n += len(as)
-	}
-	return n
 }
 
 func (e dockerAuthEntry) credential() (Credential, error) {
@@ -177,13 +171,13 @@ func normaliseAuthKey(key string) (host, path string, err error) {
 		if err != nil || u.Host == "" {
 			return "", "", errors.New("a key is not a registry host or URL (key not shown)")
 		}
-		return canonicalHost(u.Host), "", nil
+		return hostmatch.CanonicalHost(u.Host), "", nil
 	}
 	host, path, _ = strings.Cut(strings.TrimSuffix(key, "/"), "/")
 	if host == "" {
 		return "", "", errors.New("a key has no host (key not shown)")
 	}
-	return canonicalHost(host), path, nil
+	return hostmatch.CanonicalHost(host), path, nil
 }
 
 // notAHelperName says what is wrong with a credHelpers or credsStore value,
@@ -269,7 +263,7 @@ func dockerConfigFieldError(e *jsonTypeError) error {
 // registry hosts, shown as written, unless one reads as a secret (a token
 // pasted as a key), which redact replaces.
 func showKey(key string) string {
-	return redact(key)
+	return redact.String(key)
 }
 
 // helperFor returns the credential helper docker would ask for host, or ""
@@ -280,7 +274,7 @@ func showKey(key string) string {
 // credsStore set an auths entry is never sent, and a helper that has no
 // credential for the host means no credential.
 func (c DockerConfig) helperFor(host string) string {
-	if name, ok := c.helpers[canonicalHost(host)]; ok {
+	if name, ok := c.helpers[hostmatch.CanonicalHost(host)]; ok {
 		return name
 	}
 	return c.store

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/config/configfile"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // These tests hold DockerConfigSource to docker's own code: docker/cli's
@@ -67,7 +69,7 @@ esac
 // ones also map "docker.io" to it, older ones (containerd 2.1 to 2.3 pull
 // one in) do not.
 func dockerName(host string) string {
-	if canonicalHost(host) == "docker.io" {
+	if hostmatch.CanonicalHost(host) == "docker.io" {
 		return dockerHubServerURL
 	}
 	return host

@@ -7,7 +7,7 @@ import (
 
 // refuseExec refuses, at startup, a source type that runs programs (helper,
 // kubelet) on a system where nodecred cannot kill a program's whole process
-// tree at timeout (canKillTree, per system): a hung helper's children would
+// tree at timeout (execprog.CanKillTree, per system): a hung helper's children would
 // outlive every timeout there.
 func refuseExec(sourceType string, treeKill bool) error {
 	if treeKill || (sourceType != TypeHelper && sourceType != TypeKubelet) {

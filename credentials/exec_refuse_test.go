@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nodecred/nodecred/internal/execprog"
 )
 
 func TestRefuseExec(t *testing.T) {
@@ -26,7 +28,7 @@ func TestRefuseExec(t *testing.T) {
 			t.Errorf("%s runs no program but was refused: %v", typ, err)
 		}
 	}
-	if runtime.GOOS == "linux" && !canKillTree {
+	if runtime.GOOS == "linux" && !execprog.CanKillTree {
 		t.Error("Linux can kill a program's process tree")
 	}
 }

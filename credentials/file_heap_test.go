@@ -95,7 +95,7 @@ func TestFileHeapBound(t *testing.T) {
 				f.wait = time.Hour // however busy the machine
 				load = func() bool { heapSink = f; _, ok := f.Load(context.Background()); return ok }
 			case "kubelet":
-				f := NewKubeletSource(path, dir, 0).file
+				f := newKubeletSource(path, dir, 0).file
 				f.wait = time.Hour
 				load = func() bool { heapSink = f; _, ok := f.Load(context.Background()); return ok }
 			case "password":

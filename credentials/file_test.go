@@ -19,6 +19,8 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // capturedLog returns a context whose logger writes into the returned buffer.
@@ -127,7 +129,7 @@ func TestDeleteRevokes(t *testing.T) {
 // TestDeleteRevokesEverySource: the password file and the kubelet config
 // revoke too.
 func TestDeleteRevokesEverySource(t *testing.T) {
-	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.example.com"})
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("hunter2\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -146,7 +148,7 @@ func TestDeleteRevokesEverySource(t *testing.T) {
 
 	cfg := filepath.Join(t.TempDir(), "cp.yaml")
 	writeConfig(t, cfg, providerConfig(`"r.example.com"`, "1m", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}))
-	kubelet := NewKubeletSource(cfg, t.TempDir(), time.Second)
+	kubelet := newKubeletSource(cfg, t.TempDir(), time.Second)
 	if _, ok := kubelet.file.Load(ctx); !ok {
 		t.Fatal("kubelet config not loaded")
 	}
@@ -309,7 +311,7 @@ func TestHostileFilesKeepLastGoodAndNeverBlock(t *testing.T) {
 // TestHostilePasswordFiles: the same for a static source's password file,
 // whose bound is smaller.
 func TestHostilePasswordFiles(t *testing.T) {
-	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.example.com"})
 	for _, name := range []string{"FIFO", "/dev/zero", "too large"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "pw")

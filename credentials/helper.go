@@ -15,6 +15,10 @@ import (
 	"github.com/docker/docker-credential-helpers/client"
 	helpercreds "github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/execprog"
+	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -41,8 +45,7 @@ type helperClient struct {
 	program string // absolute path
 	env     []string
 	timeout time.Duration
-	run     runner
-	cache   *answers[helperAnswer]
+	cache   *answercache.Cache[helperAnswer]
 	misses  changeLog // the last reason a helper gave for a miss
 }
 
@@ -53,12 +56,9 @@ type helperAnswer struct {
 	err  error
 }
 
-func newHelperClient(program string, env []string, timeout time.Duration, run runner, clock func() time.Time) *helperClient {
-	if run == nil {
-		run = execRunner{}
-	}
-	return &helperClient{program: program, env: env, timeout: timeout, run: run,
-		cache: newAnswers[helperAnswer]("helper", program, clock, true)}
+func newHelperClient(program string, env []string, timeout time.Duration, clock func() time.Time) *helperClient {
+	return &helperClient{program: program, env: env, timeout: timeout,
+		cache: answercache.New[helperAnswer]("helper", program, clock, true)}
 }
 
 // get returns the helper's credential for the server URL of host. A miss is
@@ -66,17 +66,17 @@ func newHelperClient(program string, env []string, timeout time.Duration, run ru
 // one for every lookup until the failure expires.
 func (h *helperClient) get(ctx context.Context, host string) (Credential, error) {
 	serverURL := host
-	if canonicalHost(host) == "docker.io" {
+	if hostmatch.CanonicalHost(host) == "docker.io" {
 		serverURL = dockerHubServerURL
 	}
-	if a, ok := h.cache.lookup(serverURL); ok {
+	if a, ok := h.cache.Lookup(serverURL); ok {
 		metrics.Cache("helper", h.program, true)
 		return h.rejectable(a.cred, serverURL), a.err
 	}
 	metrics.Cache("helper", h.program, false)
 	detached := context.WithoutCancel(ctx)
-	a, err := h.cache.flight(ctx, serverURL, func() helperAnswer {
-		if h.cache.isClosed() {
+	a, err := h.cache.Flight(ctx, serverURL, func() helperAnswer {
+		if h.cache.Closed() {
 			return helperAnswer{} // removed from the config since the lookup began: no answer
 		}
 		a, ttl := h.exec(detached, serverURL)
@@ -93,7 +93,7 @@ func (h *helperClient) get(ctx context.Context, host string) (Credential, error)
 // from when the registry refuses it, at most once per failure lifetime.
 func (h *helperClient) rejectable(cred Credential, serverURL string) Credential {
 	if !cred.IsZero() {
-		cred.reject = func() bool { return h.cache.reject(serverURL, failureTTL(h.timeout)) }
+		cred.reject = func() bool { return h.cache.Reject(serverURL, answercache.FailureTTL(h.timeout)) }
 	}
 	return cred
 }
@@ -112,7 +112,7 @@ func (h *helperClient) store(ctx context.Context, serverURL string, a helperAnsw
 			return true
 		}
 	}
-	h.cache.store(serverURL, a, ttl, renew, used)
+	h.cache.Store(serverURL, a, ttl, renew, used)
 }
 
 // exec runs the helper once and returns its answer and how long to keep it.
@@ -136,7 +136,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 		// The program's own word, and still a miss. ecr-login and pass say
 		// it for every failure too, so what they add on stderr is logged
 		// once per change, and the miss kept no longer than a failure.
-		reason := redact(string(p.stdout))
+		reason := redact.String(string(p.stdout))
 		if stderr := stderrReason(p.stderr); stderr != "" {
 			reason += " (stderr: " + stderr + ")"
 		}
@@ -147,19 +147,19 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 				"reason": reason,
 			}).Info("nodecred: credential helper has no credentials for the server")
 		}
-		return helperAnswer{}, min(helperAnswerTTL, failureTTL(h.timeout))
+		return helperAnswer{}, min(helperAnswerTTL, answercache.FailureTTL(h.timeout))
 	}
 	// client.Get's own error quotes the helper's whole output, which may
 	// hold a secret: build one from the parts, redacted.
 	pe := &programError{kind: "helper", program: filepath.Base(h.program), status: "malformed response", stderr: stderrReason(p.stderr)}
 	if p.err != nil {
 		pe.status = p.err.Error()
-		pe.said = redact(string(p.stdout))
+		pe.said = redact.String(string(p.stdout))
 	}
-	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, failureTTL(h.timeout)
+	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, answercache.FailureTTL(h.timeout)
 }
 
-// helperProgram is a client.Program that runs through our runner.
+// helperProgram is a client.Program that runs through execprog.Run.
 type helperProgram struct {
 	ctx    context.Context
 	h      *helperClient
@@ -173,15 +173,15 @@ type helperProgram struct {
 func (p *helperProgram) Input(in io.Reader) { p.stdin, _ = io.ReadAll(in) }
 
 func (p *helperProgram) Output() ([]byte, error) {
-	p.stdout, p.stderr, p.err = p.h.run.Run(p.ctx, command{
-		Path: p.h.program, Args: p.args, Env: programEnv(p.h.env), Stdin: p.stdin, Timeout: p.h.timeout,
+	p.stdout, p.stderr, p.err = execprog.Run(p.ctx, execprog.Command{
+		Path: p.h.program, Args: p.args, Env: execprog.Env(p.h.env), Stdin: p.stdin, Timeout: p.h.timeout,
 	})
 	return p.stdout, p.err
 }
 
 // HelperSource asks a docker credential helper for the hosts it matches.
 type HelperSource struct {
-	hosts  Patterns // empty: every host
+	hosts  hostmatch.Patterns // empty: every host
 	helper *helperClient
 }
 
@@ -190,9 +190,9 @@ var _ Source = (*HelperSource)(nil)
 // NewHelperSource runs program (an absolute path) for hosts matching hosts,
 // or for every host when hosts is empty, each run bounded by timeout, with
 // containerd's environment overlaid by env ("NAME=value").
-func NewHelperSource(program string, env []string, hosts Patterns, timeout time.Duration, opts ...Option) *HelperSource {
-	h := newHelperClient(program, env, timeout, nil, nil)
-	h.cache.renew = applyOptions(opts).renew
+func NewHelperSource(program string, env []string, hosts hostmatch.Patterns, timeout time.Duration, opts ...Option) *HelperSource {
+	h := newHelperClient(program, env, timeout, nil)
+	h.cache.SetRenew(applyOptions(opts).renew)
 	return &HelperSource{hosts: hosts, helper: h}
 }
 
@@ -211,12 +211,12 @@ type helperSet struct {
 	renew   bool
 	mu      sync.Mutex
 	clients map[string]*helperClient
-	missing *answers[error] // names not found on PATH, not looked up again for a while
-	closed  bool            // the source was closed: no helper runs
+	missing *answercache.Cache[error] // names not found on PATH, not looked up again for a while
+	closed  bool                      // the source was closed: no helper runs
 }
 
 func newHelperSet(timeout time.Duration, renew bool) *helperSet {
-	return &helperSet{timeout: timeout, renew: renew, clients: map[string]*helperClient{}, missing: newAnswers[error]("helper", "", nil, false)}
+	return &helperSet{timeout: timeout, renew: renew, clients: map[string]*helperClient{}, missing: answercache.New[error]("helper", "", nil, false)}
 }
 
 // get returns the client for helper name, or an error when
@@ -230,18 +230,18 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 	if s.closed {
 		return nil, errSourceClosed
 	}
-	if err, ok := s.missing.lookup(name); ok {
+	if err, ok := s.missing.Lookup(name); ok {
 		return nil, err
 	}
 	program, err := ResolveHelper(name)
 	if err != nil {
 		// A programError, so that the chain logs it once while it is cached.
 		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{kind: "helper", program: "docker-credential-" + name, status: err.Error()})
-		s.missing.store(name, err, minFailureTTL, nil, false)
+		s.missing.Store(name, err, answercache.MinFailureTTL, nil, false)
 		return nil, err
 	}
-	c := newHelperClient(program, nil, s.timeout, nil, nil)
-	c.cache.renew = s.renew
+	c := newHelperClient(program, nil, s.timeout, nil)
+	c.cache.SetRenew(s.renew)
 	s.clients[name] = c
 	return c, nil
 }

@@ -11,11 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docker/docker-credential-helpers/client"
+
+	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/fakeclock"
+	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // testHelper is the test helper program with the environment that
@@ -31,7 +35,7 @@ type testHelper struct {
 // (server URL to "user:secret") and further CREDHELPER_* variables.
 func newTestHelper(t *testing.T, creds map[string]string, settings ...string) testHelper {
 	t.Helper()
-	src, _ := buildPrograms(t)
+	src, _ := testprog.Build(t)
 	dir := t.TempDir()
 	h := testHelper{program: filepath.Join(dir, "docker-credential-nodecredtest"), count: filepath.Join(dir, "count")}
 	b, err := os.ReadFile(src)
@@ -48,7 +52,7 @@ func newTestHelper(t *testing.T, creds map[string]string, settings ...string) te
 
 // source returns a helper source for every host.
 func (h testHelper) source(timeout time.Duration) *HelperSource {
-	return NewHelperSource(h.program, h.env, Patterns{}, timeout)
+	return NewHelperSource(h.program, h.env, hostmatch.Patterns{}, timeout)
 }
 
 func TestHelperProtocol(t *testing.T) {
@@ -78,7 +82,7 @@ func TestHelperProtocol(t *testing.T) {
 
 func TestHelperHostPatterns(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"other.example.com": "u:p"})
-	hosts, _ := ParsePatterns([]string{"*.ecr.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"*.ecr.example.com"})
 	c, err := NewHelperSource(h.program, h.env, hosts, 0).Get(context.Background(), Request{Host: "other.example.com"})
 	if err != nil || !c.IsZero() {
 		t.Fatalf("got %q, %v for a host outside the patterns", c.Username, err)
@@ -119,7 +123,7 @@ func TestHelperEnvironmentAsDockerRunsIt(t *testing.T) {
 	}
 
 	nodecredEnv := filepath.Join(dir, "nodecred.env")
-	src := NewHelperSource(h.program, []string{"CREDHELPER_ENV_FILE=" + nodecredEnv}, Patterns{}, 10*time.Second)
+	src := NewHelperSource(h.program, []string{"CREDHELPER_ENV_FILE=" + nodecredEnv}, hostmatch.Patterns{}, 10*time.Second)
 	if c, err := src.Get(context.Background(), Request{Host: "r.io"}); err != nil || c.Username != "u" {
 		t.Fatalf("nodecred: got %q, %v", c.Username, err)
 	}
@@ -134,7 +138,7 @@ func TestHelperEnvironmentAsDockerRunsIt(t *testing.T) {
 
 	// A source's env wins over the daemon's, as a kubelet provider's does.
 	overlaid := filepath.Join(dir, "overlaid.env")
-	src = NewHelperSource(h.program, []string{"AWS_PROFILE=ecr", "CREDHELPER_ENV_FILE=" + overlaid}, Patterns{}, 10*time.Second)
+	src = NewHelperSource(h.program, []string{"AWS_PROFILE=ecr", "CREDHELPER_ENV_FILE=" + overlaid}, hostmatch.Patterns{}, 10*time.Second)
 	if _, err := src.Get(context.Background(), Request{Host: "r.io"}); err != nil {
 		t.Fatal(err)
 	}
@@ -201,9 +205,9 @@ func TestHelperFaultsAreErrorsLoggedOnce(t *testing.T) {
 // no longer than a failure.
 func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=miss", "CREDHELPER_REASON=no EC2 IMDS role found")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	ctx, logs := capturedLog(t)
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, clock.Now)
+	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	for _, host := range []string{"a.io", "b.io", "a.io"} {
 		if c, err := hc.get(ctx, host); err != nil || !c.IsZero() {
 			t.Fatalf("%s: got %q, %v; want a miss", host, c.Username, err)
@@ -218,7 +222,7 @@ func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 	if n := countLines(t, h.count); n != 2 {
 		t.Fatalf("helper ran %d times for two hosts, want 2", n)
 	}
-	clock.Advance(failureTTL(10*time.Second) + time.Second)
+	clock.Advance(answercache.FailureTTL(10*time.Second) + time.Second)
 	hc.get(ctx, "a.io")
 	if n := countLines(t, h.count); n != 3 {
 		t.Fatalf("a miss was kept longer than a failure: %d runs, want 3", n)
@@ -227,9 +231,9 @@ func TestHelperMissReasonLoggedOncePerChange(t *testing.T) {
 
 func TestFailedRunNotRetriedSoonerThanTimeout(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=crash")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	const timeout = 30 * time.Second
-	hc := newHelperClient(h.program, h.env, timeout, nil, clock.Now)
+	hc := newHelperClient(h.program, h.env, timeout, clock.Now)
 	hc.get(context.Background(), "r.io")
 	clock.Advance(timeout - time.Second)
 	if _, err := hc.get(context.Background(), "r.io"); err == nil {
@@ -247,7 +251,7 @@ func TestFailedRunNotRetriedSoonerThanTimeout(t *testing.T) {
 
 func TestHungHelperCostsItsTimeoutAndNextSourceServes(t *testing.T) {
 	h := newTestHelper(t, nil, "CREDHELPER_MODE=hang")
-	hosts, _ := ParsePatterns([]string{"r.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.example.com"})
 	chain := Chain{
 		{"helper", h.source(200 * time.Millisecond)},
 		{"static", NewStaticSource(hosts, "robot", "pw")},
@@ -278,7 +282,7 @@ func TestTimeoutKillsHelperChildren(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "timed out after 500ms") {
 				t.Fatalf("err = %v, want a timeout", err)
 			}
-			waitDead(t, childPID(t, pidFile))
+			testprog.WaitDead(t, childPID(t, pidFile))
 		})
 	}
 }
@@ -293,7 +297,7 @@ func TestHelperAnswerWinsOverChildHoldingStdout(t *testing.T) {
 	if err != nil || c.Username != "u" {
 		t.Fatalf("got %q, %v; want the helper's answer", c.Username, err)
 	}
-	waitDead(t, childPID(t, pidFile))
+	testprog.WaitDead(t, childPID(t, pidFile))
 }
 
 // TestCancelledLookupStopsWaiting: a lookup waiting on another caller's run
@@ -342,31 +346,10 @@ func childPID(t *testing.T, pidFile string) int {
 	return pid
 }
 
-func waitDead(t *testing.T, pid int) {
-	t.Helper()
-	for range 250 {
-		if !alive(pid) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	t.Fatalf("the helper's child %d outlived the run", pid)
-}
-
-// alive reports whether pid runs and is not a zombie.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(status), ") Z ")
-}
-
 func TestHelperCacheAndExpiry(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
-	clock := newFakeClock()
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, clock.Now)
+	clock := fakeclock.New()
+	hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
 	ctx := context.Background()
 	for range 3 {
 		if c, _ := hc.get(ctx, "r.io"); c.Username != "u" {
@@ -385,7 +368,7 @@ func TestHelperCacheAndExpiry(t *testing.T) {
 
 func TestConcurrentHelperLookupsRunOnce(t *testing.T) {
 	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
-	hc := newHelperClient(h.program, h.env, 10*time.Second, nil, nil)
+	hc := newHelperClient(h.program, h.env, 10*time.Second, nil)
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
@@ -532,7 +515,7 @@ func TestOutsideHolderOfStdoutSurvives(t *testing.T) {
 		t.Fatalf("the outside process holding the helper's stdout was killed: %v", holder.ProcessState)
 	default:
 	}
-	if !alive(holder.Process.Pid) {
+	if !testprog.Alive(holder.Process.Pid) {
 		t.Fatal("the outside process holding the helper's stdout was stopped or killed")
 	}
 }

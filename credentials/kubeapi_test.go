@@ -24,6 +24,8 @@ import (
 	kjsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	credentialproviderapi "k8s.io/kubelet/pkg/apis/credentialprovider"
 	"k8s.io/kubelet/pkg/apis/credentialprovider/install"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // The kubelet's own codec for the provider API, set up as kubernetes
@@ -93,7 +95,7 @@ func compareWithKubelet(t *testing.T, data []byte, apiVersion string) {
 			return // refused on purpose: negative cacheDuration
 		}
 		for key := range theirs.Auth {
-			if _, err := ParsePattern(key); err != nil {
+			if _, err := hostmatch.ParsePattern(key); err != nil {
 				return // refused on purpose: an auth key that is not a host pattern
 			}
 		}

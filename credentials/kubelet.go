@@ -14,6 +14,9 @@ import (
 
 	"github.com/containerd/log"
 	kubeletconfig "k8s.io/kubelet/config/v1"
+
+	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 const kubeletConfigKind = "CredentialProviderConfig"
@@ -43,10 +46,10 @@ var (
 	_ io.Closer = (*KubeletSource)(nil)
 )
 
-// NewKubeletSource reads the providers from configPath, a file or a
+// newKubeletSource reads the providers from configPath, a file or a
 // directory; their executables are in binDir. Unlike OpenKubeletSource, it
 // checks nothing until the first lookup.
-func NewKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
+func newKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
 	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: applyOptions(opts).renew}
 	s.file = newReloadingFile(configPath, maxKubeletConfigSize, false, s.parse)
 	s.file.dirs, s.file.readAll = true, readKubeletConfig
@@ -70,7 +73,7 @@ func (s *KubeletSource) parse(data []byte) ([]*provider, error) {
 	if st := s.file.current(); st.loaded {
 		current = st.value
 	}
-	providers := buildProviders(entries, s.binDir, s.timeout, execRunner{}, nil, s.renew, current)
+	providers := buildProviders(entries, s.binDir, s.timeout, nil, s.renew, current)
 	for _, p := range providers {
 		p.refresh = func(ctx context.Context) { s.file.Load(ctx) }
 	}
@@ -114,7 +117,7 @@ func (s *KubeletSource) Get(ctx context.Context, req Request) (Credential, error
 
 func askProviders(ctx context.Context, providers []*provider, req Request) (Credential, error) {
 	host := req.Host
-	if canonicalHost(host) == "docker.io" {
+	if hostmatch.CanonicalHost(host) == "docker.io" {
 		host = "docker.io"
 	}
 	path := req.RepoPath()
@@ -190,12 +193,12 @@ func logSkippedProviders(ctx context.Context, errs []error) {
 }
 
 // newProviders builds the providers of one parsed config file.
-func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, run runner, clock func() time.Time) []*provider {
+func newProviders(cfg *kubeletconfig.CredentialProviderConfig, binDir string, timeout time.Duration, clock func() time.Time) []*provider {
 	entries := make([]kubeletProvider, len(cfg.Providers))
 	for i, p := range cfg.Providers {
 		entries[i] = kubeletProvider{index: i, CredentialProvider: p}
 	}
-	return buildProviders(entries, binDir, timeout, run, clock, true, nil)
+	return buildProviders(entries, binDir, timeout, clock, true, nil)
 }
 
 // skipServiceAccount is why a provider with tokenAttributes.requireServiceAccount: true never runs.
@@ -204,7 +207,7 @@ const skipServiceAccount = "tokenAttributes.requireServiceAccount is true: it ne
 // buildProviders builds a provider per entry, or keeps the one of current
 // with the same definition, its cache and renewals with it. A provider
 // that needs a pod's service account is built skipped, and said once.
-func buildProviders(entries []kubeletProvider, binDir string, timeout time.Duration, run runner, clock func() time.Time, renew bool, current []*provider) []*provider {
+func buildProviders(entries []kubeletProvider, binDir string, timeout time.Duration, clock func() time.Time, renew bool, current []*provider) []*provider {
 	ps := make([]*provider, 0, len(entries))
 	for _, e := range entries {
 		def, _ := json.Marshal(e.CredentialProvider)
@@ -214,7 +217,7 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			continue
 		}
 		p := e.CredentialProvider
-		match, _ := ParsePatterns(p.MatchImages) // checked by validateKubeletProvider
+		match, _ := hostmatch.ParsePatterns(p.MatchImages) // checked by validateKubeletProvider
 		env := make([]string, 0, len(p.Env))
 		for _, e := range p.Env {
 			env = append(env, e.Name+"="+e.Value)
@@ -231,10 +234,9 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			args:         p.Args,
 			env:          env,
 			timeout:      timeout,
-			run:          run,
-			cache:        newAnswers[*providerAnswer]("provider", p.Name, clock, true),
+			cache:        answercache.New[*providerAnswer]("provider", p.Name, clock, true),
 		}
-		np.cache.renew = renew
+		np.cache.SetRenew(renew)
 		if needsServiceAccount(p) {
 			np.skip = skipServiceAccount
 			log.L.WithFields(log.Fields{"provider": p.Name, "file": e.file}).

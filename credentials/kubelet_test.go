@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/nodecred/nodecred/internal/fakeclock"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // providerConfig renders a CredentialProviderConfig with one provider entry
@@ -32,7 +35,7 @@ func providerConfig(matchImages string, defaultCache string, envs ...map[string]
 // and returns the providers built from the config, with clock.
 func providerSetup(t *testing.T, cfgText string, clock func() time.Time, timeout time.Duration) []*provider {
 	t.Helper()
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	cfg, err := ParseKubeletConfig([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +50,7 @@ func providerSetup(t *testing.T, cfgText string, clock func() time.Time, timeout
 			t.Fatal(err)
 		}
 	}
-	return newProviders(cfg, binDir, timeout, execRunner{}, clock)
+	return newProviders(cfg, binDir, timeout, clock)
 }
 
 func ask(providers []*provider, host, ref string) Credential {
@@ -198,7 +201,7 @@ func TestProviderServesAndCachesByKeyType(t *testing.T) {
 }
 
 func TestProviderCacheDuration(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	count := filepath.Join(t.TempDir(), "count")
 	env := map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p", "PROVIDER_COUNT_FILE": count}
 	// No cacheDuration in the response: defaultCacheDuration (1m) applies.
@@ -286,14 +289,14 @@ func TestConcurrentProviderLookupsRunOnce(t *testing.T) {
 }
 
 func TestKubeletSourceReadsConfigFile(t *testing.T) {
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	binDir := filepath.Dir(prog)
 	cfgPath := filepath.Join(t.TempDir(), "providers.yaml")
 	cfg := strings.Replace(providerConfig(`"r.io"`, "10m", map[string]string{"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p"}), "name: provider0", "name: credprovider", 1)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewKubeletSource(cfgPath, binDir, 0).Get(context.Background(), Request{Host: "r.io", Ref: "r.io/a:1"})
+	c, err := newKubeletSource(cfgPath, binDir, 0).Get(context.Background(), Request{Host: "r.io", Ref: "r.io/a:1"})
 	if err != nil || c.Username != "u" {
 		t.Fatalf("got %q, %v", c.Username, err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	kubeletconfig "k8s.io/kubelet/config/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // kubeletProvider is a provider entry of a kubelet config and the file it
@@ -164,7 +166,7 @@ func validateKubeletProvider(field string, p kubeletconfig.CredentialProvider) e
 	case !slices.Contains(providerAPIVersions, p.APIVersion):
 		return fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, wantVersions(providerAPIVersions))
 	}
-	if _, err := ParsePatterns(p.MatchImages); err != nil {
+	if _, err := hostmatch.ParsePatterns(p.MatchImages); err != nil {
 		return fmt.Errorf("%s.matchImages%w", field, err)
 	}
 	if p.TokenAttributes != nil {

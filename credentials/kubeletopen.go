@@ -48,7 +48,7 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", p.file, p.index, p.Name, err)
 		}
 	}
-	s := NewKubeletSource(configPath, binDir, timeout, opts...)
+	s := newKubeletSource(configPath, binDir, timeout, opts...)
 	// What was checked is what the source starts with; a change since is
 	// read at the first lookup.
 	if err := s.file.prime(stamp, data); err != nil {

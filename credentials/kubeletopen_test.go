@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // versionedConfig renders a CredentialProviderConfig of configVersion with
@@ -69,7 +71,7 @@ func TestKubeletConfigErrorsCarryNoSecret(t *testing.T) {
 // under each name, and a config path in another directory.
 func kubeletSetup(t *testing.T, names ...string) (binDir, configPath string) {
 	t.Helper()
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	b, err := os.ReadFile(prog)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +227,7 @@ func TestKubeletSourceReloads(t *testing.T) {
 	if got := get(); got != "" {
 		t.Fatalf("provider not installed yet: got %q, want nothing", got)
 	}
-	_, prog := buildPrograms(t)
+	_, prog := testprog.Build(t)
 	b, _ := os.ReadFile(prog)
 	if err := os.WriteFile(filepath.Join(binDir, "later"), b, 0o755); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/fakeclock"
 )
 
 // TestSameContentsAreNotParsedAgain: a file rewritten or touched with the
@@ -106,7 +108,7 @@ func TestTouchStormAndEditsKeepUnchangedProviders(t *testing.T) {
 	if now[0] != kept[0] || now[1] == kept[1] {
 		t.Fatal("the unchanged provider was replaced, or the edited one was not")
 	}
-	if !kept[1].cache.isClosed() {
+	if !kept[1].cache.Closed() {
 		t.Fatal("the edited provider's old instance was not closed")
 	}
 	if u := getUser(src, "b.io"); u != "u-b199" {
@@ -122,15 +124,14 @@ func TestTouchStormAndEditsKeepUnchangedProviders(t *testing.T) {
 // its hosts do not run it.
 func TestRemovedProviderNeverRunsAgain(t *testing.T) {
 	src, config, counts, render := reloadSetup(t, "a", "b")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	ps, _ := src.file.Load(context.Background())
-	ps[1].cache.after = clock.AfterFunc
-	ps[1].cache.clock = clock.Now
+	ps[1].cache.SetClock(clock.Now, clock.AfterFunc)
 	if u := getUser(src, "b.io"); u != "u-b" {
 		t.Fatalf("b.io served %q", u)
 	}
-	if len(clock.timers) != 1 {
-		t.Fatalf("%d renewals scheduled, want 1", len(clock.timers))
+	if clock.Timers() != 1 {
+		t.Fatalf("%d renewals scheduled, want 1", clock.Timers())
 	}
 	writeConfig(t, config, render(map[string]string{"a": "u-a"}))
 	if u := getUser(src, "b.io"); u != "" {
@@ -140,38 +141,13 @@ func TestRemovedProviderNeverRunsAgain(t *testing.T) {
 	if n := countLines(t, filepath.Join(counts, "b")); n != 1 {
 		t.Fatalf("the removed provider ran %d times, want 1: none after its removal", n)
 	}
-	if !ps[1].cache.isClosed() || ps[0].cache.isClosed() {
+	if !ps[1].cache.Closed() || ps[0].cache.Closed() {
 		t.Fatal("want the removed provider closed and the other kept")
 	}
 	// Put back, it is a new provider, and runs afresh.
 	writeConfig(t, config, render(map[string]string{"a": "u-a", "b": "u-b"}))
 	if u := getUser(src, "b.io"); u != "u-b" {
 		t.Fatalf("b.io served %q once back", u)
-	}
-}
-
-// TestCloseStopsRenewalTimers: closing a cache stops its real timers.
-func TestCloseStopsRenewalTimers(t *testing.T) {
-	c := newAnswers[string]("provider", "test", nil, true)
-	renewed := false
-	c.store("k", "v", time.Hour, func() bool { renewed = true; return true }, true)
-	if len(c.timers) != 1 {
-		t.Fatalf("%d timers, want 1", len(c.timers))
-	}
-	var timer *time.Timer
-	for tm := range c.timers {
-		timer = tm
-	}
-	c.close()
-	if timer.Stop() {
-		t.Fatal("the renewal timer was still running after close")
-	}
-	if _, ok := c.lookup("k"); ok || renewed {
-		t.Fatal("a closed cache serves or renewed")
-	}
-	c.store("k", "v", time.Hour, func() bool { return true }, true)
-	if _, ok := c.lookup("k"); ok || len(c.timers) != 0 {
-		t.Fatal("a closed cache stored an answer or scheduled a renewal")
 	}
 }
 
@@ -189,7 +165,7 @@ func TestKubeletSourceClose(t *testing.T) {
 		t.Fatalf("a closed source served %q", u)
 	}
 	ps, _ := src.file.Load(context.Background())
-	if !ps[0].cache.isClosed() {
+	if !ps[0].cache.Closed() {
 		t.Fatal("the provider was not closed")
 	}
 	if n := countLines(t, filepath.Join(counts, "a")); n != 1 {
@@ -202,10 +178,9 @@ func TestKubeletSourceClose(t *testing.T) {
 // the config first.
 func TestRemovedProviderDoesNotRenewWithoutLookup(t *testing.T) {
 	src, config, counts, render := reloadSetup(t, "a", "b")
-	clock := newFakeClock()
+	clock := fakeclock.New()
 	ps, _ := src.file.Load(context.Background())
-	ps[1].cache.after = clock.AfterFunc
-	ps[1].cache.clock = clock.Now
+	ps[1].cache.SetClock(clock.Now, clock.AfterFunc)
 	if u := getUser(src, "b.io"); u != "u-b" {
 		t.Fatalf("b.io served %q", u)
 	}
@@ -214,12 +189,11 @@ func TestRemovedProviderDoesNotRenewWithoutLookup(t *testing.T) {
 	if n := countLines(t, filepath.Join(counts, "b")); n != 1 {
 		t.Fatalf("the removed provider ran %d times, want 1: its renewal ran", n)
 	}
-	if !ps[1].cache.isClosed() {
+	if !ps[1].cache.Closed() {
 		t.Fatal("the renewal did not re-read the config and close the removed provider")
 	}
 	// Unchanged, a renewal runs as before.
-	ps[0].cache.after = clock.AfterFunc
-	ps[0].cache.clock = clock.Now
+	ps[0].cache.SetClock(clock.Now, clock.AfterFunc)
 	if u := getUser(src, "a.io"); u != "u-a" {
 		t.Fatalf("a.io served %q", u)
 	}

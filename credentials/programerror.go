@@ -5,19 +5,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/nodecred/nodecred/internal/redact"
 )
-
-// minFailureTTL is the shortest time a failing helper or provider is left
-// alone.
-const minFailureTTL = 5 * time.Second
-
-// failureTTL is how long a failed run is remembered: never shorter than the
-// program's timeout, so that a program that hangs or retries until it is
-// killed is not started again straight away, and runs at most half the time.
-func failureTTL(timeout time.Duration) time.Duration {
-	return max(minFailureTTL, timeout)
-}
 
 // programError is a failed run of a helper or provider: how it ended and
 // what it said about why, redacted. It never holds the program's answer.
@@ -116,5 +106,5 @@ func stderrReason(b []byte) string {
 			s = "…" + s[i:] // a word cut in two could be part of a token
 		}
 	}
-	return redact(s)
+	return redact.String(s)
 }

@@ -5,19 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestFailureTTL(t *testing.T) {
-	for _, tt := range []struct{ timeout, want time.Duration }{
-		{time.Second, minFailureTTL},
-		{time.Minute, time.Minute},
-	} {
-		if got := failureTTL(tt.timeout); got != tt.want {
-			t.Errorf("failureTTL(%s) = %s, want %s", tt.timeout, got, tt.want)
-		}
-	}
-}
 
 // TestStderrReasonKeepsTheEnd: klog and logrus programs log info lines
 // before the error; the log line keeps the error.
@@ -34,16 +22,6 @@ func TestStderrReasonKeepsTheEnd(t *testing.T) {
 	got = stderrReason([]byte(long))
 	if !strings.HasPrefix(got, "… ") || !strings.HasSuffix(got, "the end") {
 		t.Fatalf("stderrReason of one long line = %q; want its end from a word boundary", got)
-	}
-}
-
-func TestTailBufferKeepsTheLastBytes(t *testing.T) {
-	b := &tailBuffer{limit: 8}
-	for _, w := range []string{"0123", "4567", "89ab"} {
-		fmt.Fprint(b, w)
-	}
-	if got := string(b.Bytes()); got != "456789ab" {
-		t.Fatalf("tail = %q, want 456789ab", got)
 	}
 }
 

@@ -10,6 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	providerapi "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
+	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/execprog"
+	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -22,15 +26,14 @@ type provider struct {
 	spec         string // its definition: a provider with the same one is the same provider
 	skip         string // why it never runs; "": it runs
 	path         string
-	match        Patterns
+	match        hostmatch.Patterns
 	matchImages  []string // as configured
 	defaultCache time.Duration
 	apiVersion   string
 	args         []string
 	env          []string
 	timeout      time.Duration
-	run          runner
-	cache        *answers[*providerAnswer]
+	cache        *answercache.Cache[*providerAnswer]
 	// refresh, when set, re-reads the config if it changed, closing this
 	// provider if it is no longer in it; run before a renewal, which no
 	// lookup prompted.
@@ -48,7 +51,7 @@ type providerAnswer struct {
 }
 
 type providerAuth struct {
-	key  Pattern
+	key  hostmatch.Pattern
 	cred Credential
 }
 
@@ -57,7 +60,7 @@ type providerAuth struct {
 // the provider shared by every concurrent lookup for the same host.
 func (p *provider) get(ctx context.Context, image, host, path string) (Credential, error) {
 	for _, key := range []string{"image:" + image, "registry:" + host, "global"} {
-		if a, ok := p.cache.lookup(key); ok {
+		if a, ok := p.cache.Lookup(key); ok {
 			metrics.Cache("provider", p.name, true)
 			return p.rejectable(a, key, host, path)
 		}
@@ -80,15 +83,15 @@ func (p *provider) get(ctx context.Context, image, host, path string) (Credentia
 func (p *provider) rejectable(a *providerAnswer, key, host, path string) (Credential, error) {
 	cred, err := a.lookup(host, path)
 	if !cred.IsZero() {
-		cred.reject = func() bool { return p.cache.reject(key, failureTTL(p.timeout)) }
+		cred.reject = func() bool { return p.cache.Reject(key, answercache.FailureTTL(p.timeout)) }
 	}
 	return cred, err
 }
 
 func (p *provider) flight(ctx context.Context, key, image, host string) (*providerAnswer, error) {
 	detached := context.WithoutCancel(ctx)
-	return p.cache.flight(ctx, key, func() *providerAnswer {
-		if p.cache.isClosed() {
+	return p.cache.Flight(ctx, key, func() *providerAnswer {
+		if p.cache.Closed() {
 			return &providerAnswer{} // removed from the config since the lookup began: no answer
 		}
 		a := p.exec(detached, image)
@@ -98,7 +101,7 @@ func (p *provider) flight(ctx context.Context, key, image, host string) (*provid
 }
 
 // close stops the provider: nothing is run, kept or renewed for it.
-func (p *provider) close() { p.cache.close() }
+func (p *provider) close() { p.cache.Close() }
 
 // cacheKey is where an answer is kept: by its cacheKeyType, as the kubelet
 // keeps it; a failure under the registry.
@@ -119,7 +122,7 @@ func cacheKey(a *providerAnswer, image, host string) string {
 func (p *provider) store(ctx context.Context, a *providerAnswer, image, host string, used bool) {
 	key := cacheKey(a, image, host)
 	if a.err != nil {
-		p.cache.store(key, a, failureTTL(p.timeout), nil, used)
+		p.cache.Store(key, a, answercache.FailureTTL(p.timeout), nil, used)
 		return
 	}
 	ttl := p.defaultCache
@@ -130,7 +133,7 @@ func (p *provider) store(ctx context.Context, a *providerAnswer, image, host str
 		if p.refresh != nil {
 			p.refresh(ctx)
 		}
-		if p.cache.isClosed() {
+		if p.cache.Closed() {
 			return false // removed from the config
 		}
 		b := p.exec(ctx, image)
@@ -140,7 +143,7 @@ func (p *provider) store(ctx context.Context, a *providerAnswer, image, host str
 		p.store(ctx, b, image, host, false)
 		return true
 	}
-	p.cache.store(key, a, ttl, renew, used)
+	p.cache.Store(key, a, ttl, renew, used)
 }
 
 // exec runs the provider once, as the kubelet does: the request on stdin,
@@ -155,8 +158,8 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 		return &providerAnswer{err: fmt.Errorf("failed to encode request for provider %q: %w", p.name, err)}
 	}
 	start := time.Now()
-	out, stderr, err := p.run.Run(ctx, command{
-		Path: p.path, Args: p.args, Env: programEnv(p.env), Stdin: req, Timeout: p.timeout,
+	out, stderr, err := execprog.Run(ctx, execprog.Command{
+		Path: p.path, Args: p.args, Env: execprog.Env(p.env), Stdin: req, Timeout: p.timeout,
 	})
 	if err == nil {
 		var a *providerAnswer
@@ -169,7 +172,7 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 	metrics.Exec("provider", p.name, false, time.Since(start))
 	// A provider reports failure on stderr; its stdout is a response or
 	// nothing, and is never quoted.
-	pe := &programError{kind: "provider", program: p.name, status: redact(err.Error()), stderr: stderrReason(stderr)}
+	pe := &programError{kind: "provider", program: p.name, status: redact.String(err.Error()), stderr: stderrReason(stderr)}
 	return &providerAnswer{err: fmt.Errorf("failed to run provider %q: %w", p.name, pe)}
 }
 
@@ -214,10 +217,10 @@ func parseProviderResponse(data []byte, apiVersion string) (*providerAnswer, err
 		a.duration = &d
 	}
 	for key, auth := range resp.Auth {
-		pattern, err := ParsePattern(key)
+		pattern, err := hostmatch.ParsePattern(key)
 		if err != nil {
 			reason := "is not a host pattern"
-			var pe *PatternError
+			var pe *hostmatch.PatternError
 			if errors.As(err, &pe) {
 				reason = pe.Reason
 			}

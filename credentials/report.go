@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/nodecred/nodecred/internal/redact"
 )
 
 // Reporter is a Source that can also say what its sources did for one
@@ -106,7 +108,7 @@ const maxStatusShown = 100
 // what the program printed; this keeps it so if that ever changes.
 func publicStatus(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
-	s = baseNames(redact(s))
+	s = baseNames(redact.String(s))
 	if len(s) > maxStatusShown {
 		// Cut at a rune boundary: the error travels as a protobuf string.
 		s = strings.ToValidUTF8(s[:maxStatusShown], "")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 func failWith(err error) Source {
@@ -15,7 +17,7 @@ func failWith(err error) Source {
 
 func TestReportNamesSourcesAndPrograms(t *testing.T) {
 	const token = "ya29.c.b0AXv0zTPQsecretsecretsecret"
-	hosts, _ := ParsePatterns([]string{"r.io"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	helperFailed := fmt.Errorf("failed to run credential helper %q: %w", "/usr/local/bin/docker-credential-ecr-login",
 		&programError{kind: "helper", program: "docker-credential-ecr-login", status: "timed out after 1m0s",
 			said: "token " + token, stderr: "refresh failed: " + token})

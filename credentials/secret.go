@@ -1,13 +1,17 @@
 package credentials
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nodecred/nodecred/internal/redact"
+)
 
 // Secret is a credential value that never prints itself: its String,
 // Format, GoString and JSON forms are a placeholder, so a secret that slips
 // into a log line or an error stays hidden.
 type Secret string
 
-const redacted = "<redacted>"
+const redacted = redact.Placeholder
 
 // String returns a placeholder, never the secret.
 func (Secret) String() string { return redacted }

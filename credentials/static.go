@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // StaticSource serves one username and password for the hosts it matches.
 // The password comes from a file, re-read when it changes, or from config.
 type StaticSource struct {
-	hosts    Patterns
+	hosts    hostmatch.Patterns
 	username string
 	password Secret
 	file     *reloadingFile[Secret]
@@ -18,13 +20,13 @@ type StaticSource struct {
 var _ Source = (*StaticSource)(nil)
 
 // NewStaticSource returns a source with a fixed password.
-func NewStaticSource(hosts Patterns, username string, password Secret) *StaticSource {
+func NewStaticSource(hosts hostmatch.Patterns, username string, password Secret) *StaticSource {
 	return &StaticSource{hosts: hosts, username: username, password: password}
 }
 
 // NewStaticFileSource returns a source whose password is the contents of
 // passwordFile, without a trailing newline.
-func NewStaticFileSource(hosts Patterns, username, passwordFile string) *StaticSource {
+func NewStaticFileSource(hosts hostmatch.Patterns, username, passwordFile string) *StaticSource {
 	return &StaticSource{hosts: hosts, username: username, file: newReloadingFile(passwordFile, maxPasswordFileSize, true, parsePasswordFile)}
 }
 

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 func TestStaticSourceAnswersOnlyItsHosts(t *testing.T) {
-	hosts, err := ParsePatterns([]string{"registry.example.com", "*.corp.example"})
+	hosts, err := hostmatch.ParsePatterns([]string{"registry.example.com", "*.corp.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestStaticSourceAnswersOnlyItsHosts(t *testing.T) {
 }
 
 func TestStaticSourceInlinePassword(t *testing.T) {
-	hosts, _ := ParsePatterns([]string{"registry.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"registry.example.com"})
 	c, err := NewStaticSource(hosts, "robot", "pw").Get(context.Background(), Request{Host: "registry.example.com"})
 	if err != nil || c.Username != "robot" || c.Password.Reveal() != "pw" {
 		t.Fatalf("got %q, %v", c.Username, err)
@@ -58,7 +60,7 @@ func TestStaticSourceInlinePassword(t *testing.T) {
 }
 
 func TestStaticSourceEmptyPasswordFileIsNotFound(t *testing.T) {
-	hosts, _ := ParsePatterns([]string{"registry.example.com"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"registry.example.com"})
 	pw := filepath.Join(t.TempDir(), "pw")
 	if err := os.WriteFile(pw, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)

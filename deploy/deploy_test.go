@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 func documents(t *testing.T, name string) [][]byte {
@@ -110,7 +111,7 @@ func TestCredentialProviderExample(t *testing.T) {
 			t.Errorf("unexpected provider %q", p.Name)
 			continue
 		}
-		ps, err := credentials.ParsePatterns(p.MatchImages)
+		ps, err := hostmatch.ParsePatterns(p.MatchImages)
 		if err != nil {
 			t.Fatal(err)
 		}

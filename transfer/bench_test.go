@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 // BenchmarkRehomeAndLookup is the work nodecred adds to one pull: reading
@@ -16,7 +17,7 @@ import (
 // credential decision (caller first, then a static source).
 func BenchmarkRehomeAndLookup(b *testing.B) {
 	ctx := context.Background()
-	hosts, _ := credentials.ParsePatterns([]string{"r.io"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	node := credentials.Chain{{Name: "static", Source: credentials.NewStaticSource(hosts, "robot", "pw")}}
 	caller := callerFunc(func(host string) (registry.Credentials, error) { return registry.Credentials{Host: host}, nil })
 	b.ReportAllocs()
@@ -44,7 +45,7 @@ func BenchmarkRehomeAndLookup(b *testing.B) {
 // answer recorded for the transfer's record).
 func BenchmarkCredentialDecision(b *testing.B) {
 	ctx := context.Background()
-	hosts, _ := credentials.ParsePatterns([]string{"r.io"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := credentials.Chain{{Name: "static:r.io", Source: credentials.NewStaticSource(hosts, "robot", "pw")}}
 	run := func(b *testing.B, node credentials.Source, rec func() *record) {
 		b.ReportAllocs()
@@ -67,7 +68,7 @@ func BenchmarkCredentialDecision(b *testing.B) {
 // whose first source failed, the clauses built and the answer rejected.
 func BenchmarkExplain(b *testing.B) {
 	ctx := context.Background()
-	hosts, _ := credentials.ParsePatterns([]string{"r.io"})
+	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := credentials.Chain{
 		{Name: "dockerconfig:/etc/containerd/auth.json", Source: credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 			return credentials.Credential{}, errors.New("broken")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/internal/containerdcompat"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 const (
@@ -25,7 +26,7 @@ const (
 // source for r.io and m.io.
 func testChain(t *testing.T) credentials.Chain {
 	t.Helper()
-	hosts, err := credentials.ParsePatterns([]string{"r.io", "m.io"})
+	hosts, err := hostmatch.ParsePatterns([]string{"r.io", "m.io"})
 	if err != nil {
 		t.Fatal(err)
 	}

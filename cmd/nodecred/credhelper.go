@@ -19,6 +19,7 @@ import (
 
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -388,7 +389,7 @@ func listCandidates(ctx context.Context, sources []credentials.SourceConfig) []s
 // none for a glob or a repository path. Docker's key for Docker Hub names
 // Docker Hub.
 func patternHost(pattern string) (string, bool) {
-	if _, err := credentials.ParsePattern(pattern); err != nil {
+	if _, err := hostmatch.ParsePattern(pattern); err != nil {
 		return "", false
 	}
 	rest := pattern

@@ -1,6 +1,6 @@
 //go:build unix
 
-package credentials
+package execprog
 
 import (
 	"os/exec"

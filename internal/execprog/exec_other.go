@@ -1,21 +1,21 @@
 //go:build !unix
 
-package credentials
+package execprog
 
 import (
 	"errors"
 	"os/exec"
 )
 
-// canKillTree is false: nodecred has no way here yet to kill a program's
+// CanKillTree is false: nodecred has no way here yet to kill a program's
 // whole process tree at timeout. On Windows that takes a job object that
 // the program is assigned to before it runs, and so a hook between start
 // and resume that this runner does not have. Without it a helper's
 // children would outlive the timeout, so programs are not run at all:
-// helper and kubelet sources are refused at startup (refuseExec), and
+// helper and kubelet sources are refused at startup (credentials.refuseExec), and
 // credHelpers and credsStore entries of a docker config fail each lookup
 // with errNoTreeKill.
-const canKillTree = false
+const CanKillTree = false
 
 var errNoTreeKill = errors.New("nodecred does not run credential programs on this system: it cannot kill a program's whole process tree at timeout here")
 

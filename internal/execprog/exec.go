@@ -1,4 +1,8 @@
-package credentials
+// Package execprog runs credential programs (docker credential helpers and
+// kubelet credential providers): with no shell, bounded output and a
+// timeout, killing the program's whole process tree when it runs out, and
+// refusing to start more runs of a program stuck in the kernel.
+package execprog
 
 import (
 	"bytes"
@@ -16,11 +20,11 @@ const (
 	maxStdout = 1 << 20
 	// maxStderr bounds the stderr kept for the log.
 	maxStderr = 4 << 10
-	// defaultExecTimeout applies when a source sets no timeout. It is the
+	// DefaultTimeout applies when a source sets no timeout. It is the
 	// kubelet's own bound for a credential provider run: the cloud programs
 	// retry inside it (the AWS SDK's retries alone take several seconds
 	// against an unreachable endpoint).
-	defaultExecTimeout = time.Minute
+	DefaultTimeout = time.Minute
 	// pipeGrace is how long the output pipes are drained after the program
 	// has exited and its process group is killed. Only a process that left
 	// the group (setsid) or was handed the pipe (SCM_RIGHTS) can still hold
@@ -28,23 +32,16 @@ const (
 	pipeGrace = 200 * time.Millisecond
 )
 
-// command is one run of a credential helper or provider.
-type command struct {
-	Path    string
-	Args    []string
-	Env     []string // the whole environment, as programEnv builds it
-	Stdin   []byte
-	Timeout time.Duration
+// Command is one run of a credential helper or provider.
+type Command struct {
+	Path    string        // the program, an absolute path
+	Args    []string      // its arguments, without the program's name
+	Env     []string      // the whole environment, as Env builds it
+	Stdin   []byte        // what the program reads on stdin
+	Timeout time.Duration // 0: DefaultTimeout
 }
 
-// runner runs commands: the seam where exec could be replaced. nodecred's
-// own tests do not replace it; they run real helper and provider programs
-// (test/programs).
-type runner interface {
-	Run(ctx context.Context, c command) (stdout, stderr []byte, err error)
-}
-
-// execRunner runs a command directly, with no shell, in its own process
+// Run runs a command directly, with no shell, in its own process
 // group. At timeout it kills the program and every process descended from
 // it (setsid or not, see killTree), then waits at most reapWait for it to
 // exit: a program that cannot be killed (stuck in the kernel on a hung NFS
@@ -53,8 +50,6 @@ type runner interface {
 // kills what is left of its process group, so a child that kept stdout open
 // cannot hold back an answer the program already gave. No signal reaches a
 // process that is neither the program nor its descendant.
-type execRunner struct{}
-
 // reapWait bounds the wait for a killed program to exit. SIGKILL ends any
 // process that can be ended within milliseconds; one still there after
 // this is stuck in the kernel, and waiting longer would hold the pull.
@@ -62,10 +57,13 @@ var reapWait = 2 * time.Second
 
 var errOutputTooLarge = fmt.Errorf("output larger than %d bytes", maxStdout)
 
-func (execRunner) Run(ctx context.Context, c command) ([]byte, []byte, error) {
+// The program's stdout is bounded by maxStdout and its stderr by its last
+// maxStderr bytes. A program that exits non-zero returns its output with
+// an error naming the exit status: the caller redacts what it logs.
+func Run(ctx context.Context, c Command) ([]byte, []byte, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = defaultExecTimeout
+		timeout = DefaultTimeout
 	}
 	if err := stuck.check(c.Path); err != nil {
 		return nil, nil, err
@@ -204,13 +202,13 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// programEnv is the environment a helper or provider runs with:
+// Env is the environment a helper or provider runs with:
 // containerd's own, overlaid by extra ("NAME=value", later wins). The
 // docker CLI runs helpers with its whole environment, and the kubelet runs
 // providers with its own overlaid by the config's env (mergeEnvVars,
 // kubernetes issue 102750), so cloud programs configured through the
 // daemon's environment (AWS_REGION, HTTPS_PROXY, GOOGLE_APPLICATION_CREDENTIALS,
 // ...) work unchanged. os/exec keeps the last value of a repeated name.
-func programEnv(extra []string) []string {
+func Env(extra []string) []string {
 	return append(os.Environ(), extra...)
 }

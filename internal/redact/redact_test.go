@@ -1,4 +1,4 @@
-package credentials
+package redact
 
 import (
 	"math/rand/v2"
@@ -249,7 +249,7 @@ var fakeSecrets = []string{
 
 func TestRedactRealLines(t *testing.T) {
 	for _, c := range realLines {
-		got := redact(c.in)
+		got := String(c.in)
 		if got != c.want {
 			t.Errorf("%s:\n in: %q\ngot: %q\nwant %q", c.name, c.in, got, c.want)
 		}
@@ -307,8 +307,8 @@ func TestRedactSecretNamedKeys(t *testing.T) {
 		{"token_uri: https://oauth2.googleapis.com/token token_type=Bearer expires_in=3600", "token_uri: https://oauth2.googleapis.com/token token_type=Bearer expires_in=3600"},
 		{"Basic authentication failed", "Basic authentication failed"},
 	} {
-		if got := redact(c.in); got != c.want {
-			t.Errorf("redact(%q)\n = %q\nwant %q", c.in, got, c.want)
+		if got := String(c.in); got != c.want {
+			t.Errorf("String(%q)\n = %q\nwant %q", c.in, got, c.want)
 		}
 	}
 }
@@ -332,8 +332,8 @@ func TestRedactTokenShapes(t *testing.T) {
 		{"/var/lib/containerd/io.containerd.content.v1.content/blobs/sha256/8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
 			"/var/lib/containerd/io.containerd.content.v1.content/blobs/sha256/8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"},
 	} {
-		if got := redact(c.in); got != c.want {
-			t.Errorf("redact(%q)\n = %q\nwant %q", c.in, got, c.want)
+		if got := String(c.in); got != c.want {
+			t.Errorf("String(%q)\n = %q\nwant %q", c.in, got, c.want)
 		}
 	}
 }
@@ -358,7 +358,7 @@ func TestRedactRandomTokens(t *testing.T) {
 			for i := range b {
 				b[i] = c.alphabet[r.IntN(len(c.alphabet))]
 			}
-			if got := redact("t " + string(b)); got != "t "+redacted {
+			if got := String("t " + string(b)); got != "t "+Placeholder {
 				miss++
 			}
 		}
@@ -390,8 +390,8 @@ func TestRedactKeepsOperatorWords(t *testing.T) {
 	}
 	for _, w := range words {
 		in := "nodecred: helper failed for " + w + " (HTTP 403): denied"
-		if got := redact(in); got != in {
-			t.Errorf("redact(%q) = %q", in, got)
+		if got := String(in); got != in {
+			t.Errorf("String(%q) = %q", in, got)
 		}
 	}
 }
@@ -399,28 +399,28 @@ func TestRedactKeepsOperatorWords(t *testing.T) {
 func TestRedactKnownSecrets(t *testing.T) {
 	for _, c := range []struct {
 		in      string
-		secrets []Secret
+		secrets []string
 		want    string
 	}{
-		{"helper said hunter2hunter2 twice: hunter2hunter2", []Secret{"hunter2hunter2"}, "helper said <redacted> twice: <redacted>"},
-		{"short pw in a sentence", []Secret{"pw", ""}, "short <redacted> in a sentence"},
-		{"multi\nline\tsecret here", []Secret{"line\tsecret"}, "multi <redacted> here"},
-		{"ab and abc", []Secret{"ab", "abc"}, "<redacted> and <redacted>"},
-		{"overlap abcd", []Secret{"abc", "bcd"}, "overlap <redacted>"},
+		{"helper said hunter2hunter2 twice: hunter2hunter2", []string{"hunter2hunter2"}, "helper said <redacted> twice: <redacted>"},
+		{"short pw in a sentence", []string{"pw", ""}, "short <redacted> in a sentence"},
+		{"multi\nline\tsecret here", []string{"line\tsecret"}, "multi <redacted> here"},
+		{"ab and abc", []string{"ab", "abc"}, "<redacted> and <redacted>"},
+		{"overlap abcd", []string{"abc", "bcd"}, "overlap <redacted>"},
 		// Secrets the placeholders themselves would show.
-		{"the redacted one", []Secret{"redacted"}, withheld},
-		{"every e", []Secret{"e"}, ""},
+		{"the redacted one", []string{"redacted"}, withheld},
+		{"every e", []string{"e"}, ""},
 	} {
-		if got := redact(c.in, c.secrets...); got != c.want {
-			t.Errorf("redact(%q, %q) = %q, want %q", c.in, c.secrets, got, c.want)
+		if got := String(c.in, c.secrets...); got != c.want {
+			t.Errorf("String(%q, %q) = %q, want %q", c.in, c.secrets, got, c.want)
 		}
 	}
 
 	// A secret across the input cap: nothing of it may show, even when
 	// what comes before collapses to nothing.
-	sec := Secret("open sesame please")
-	in := strings.Repeat("\x00", maxRedactInput-6) + sec.Reveal() + " tail"
-	if got := redact(in, sec); strings.Contains(got, "open") || strings.Contains(got, "ses") {
+	sec := "open sesame please"
+	in := strings.Repeat("\x00", maxRedactInput-6) + sec + " tail"
+	if got := String(in, sec); strings.Contains(got, "open") || strings.Contains(got, "ses") {
 		t.Errorf("redact across the cap = %q", got)
 	}
 }
@@ -431,8 +431,8 @@ func TestRedactOneLine(t *testing.T) {
 		{"\x1b[31mred\x1b[0m \u202egnirts\u202c", "[31mred[0m gnirts"},
 		{"bad \xff byte", "bad \uFFFD byte"},
 	} {
-		if got := redact(c.in); got != c.want {
-			t.Errorf("redact(%q) = %q, want %q", c.in, got, c.want)
+		if got := String(c.in); got != c.want {
+			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 	for _, in := range []string{
@@ -441,12 +441,12 @@ func TestRedactOneLine(t *testing.T) {
 		strings.Repeat("🔑x", 300),
 		strings.Repeat("\n", 1<<20) + "last",
 	} {
-		got := redact(in)
+		got := String(in)
 		if len(got) > maxRedacted || !utf8.ValidString(got) || strings.ContainsAny(got, "\n\r") {
-			t.Errorf("redact(%.20q…) = %q: %d bytes", in, got, len(got))
+			t.Errorf("String(%.20q…) = %q: %d bytes", in, got, len(got))
 		}
 		if len(in) > maxRedacted && len(got) > maxRedacted-4 && !strings.HasSuffix(got, "…") {
-			t.Errorf("redact(%.20q…) = %q, cut without …", in, got)
+			t.Errorf("String(%.20q…) = %q, cut without …", in, got)
 		}
 	}
 }
@@ -460,7 +460,7 @@ func BenchmarkRedactLargeInput(b *testing.B) {
 	in := strings.Repeat("password=hunter22 GetAuthorizationToken eyJhbGciOiJIUzI1NiJ9 ", 1<<14)
 	b.ReportAllocs()
 	for b.Loop() {
-		redact(in, "hunter22")
+		String(in, "hunter22")
 	}
 }
 
@@ -515,7 +515,7 @@ func FuzzRedact(f *testing.F) {
 		}
 		fm := fuzzForms[int(form)%len(fuzzForms)]
 		taken := string(k) + strings.ToLower(string(k)) + strings.ToUpper(string(k)) +
-			strings.Join(fm[:], "") + redacted + withheld + "…"
+			strings.Join(fm[:], "") + Placeholder + withheld + "…"
 		var alphabet []rune
 		for i, r := range fuzzPool {
 			if bits>>(i%64)&1 == 1 && !strings.ContainsRune(taken, r) {
@@ -552,7 +552,7 @@ func FuzzRedact(f *testing.F) {
 		if keptValue(in, start, from, to) {
 			return // kept on purpose: a status, an error-chain link or a method reads so
 		}
-		got := redact(in, Secret(known))
+		got := String(in, known)
 		if i := strings.IndexFunc(got, func(r rune) bool { return slices.Contains(alphabet, r) }); i >= 0 {
 			t.Fatalf("secret %q after %q shows in\n%q\nas\n%q", sec.String(), string(k)+fm[1], in, got)
 		}
@@ -562,7 +562,7 @@ func FuzzRedact(f *testing.F) {
 		if len(got) > maxRedacted || !utf8.ValidString(got) || strings.IndexFunc(got, func(r rune) bool {
 			return unicode.IsControl(r) || r != ' ' && unicode.IsSpace(r)
 		}) >= 0 {
-			t.Fatalf("redact(%q) = %q: not one line of at most %d bytes", in, got, maxRedacted)
+			t.Fatalf("String(%q) = %q: not one line of at most %d bytes", in, got, maxRedacted)
 		}
 	})
 }

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package credentials
+package execprog
 
 // awaitExit cannot wait without reaping here.
 func awaitExit(int) bool { return false }

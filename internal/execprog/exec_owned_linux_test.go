@@ -1,10 +1,12 @@
-package credentials
+package execprog
 
 import (
 	"os/exec"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // TestOwnedTreeSignalsOnlyDescendants: a listing of the program's tree that
@@ -27,7 +29,7 @@ func TestOwnedTreeSignalsOnlyDescendants(t *testing.T) {
 	if err := program.Wait(); err == nil {
 		t.Fatal("the program was not killed")
 	}
-	if !alive(outside.Process.Pid) {
+	if !testprog.Alive(outside.Process.Pid) {
 		t.Fatal("a process outside the program's tree was killed")
 	}
 }
@@ -54,5 +56,5 @@ func TestOwnedTreeReachesSetsidGrandchild(t *testing.T) {
 	}
 	grandchild := tree[len(tree)-1]
 	tr.signal(unix.SIGKILL)
-	waitDead(t, grandchild)
+	testprog.WaitDead(t, grandchild)
 }

@@ -1,4 +1,6 @@
-package credentials
+// Package redact makes a credential program's output, or an error sentence
+// about it, fit for one log line without the secrets it may carry.
+package redact
 
 import (
 	"net/http"
@@ -10,15 +12,17 @@ import (
 )
 
 const (
-	// maxRedactInput bounds the bytes redact reads; the rest is dropped unread.
+	// Placeholder stands where a secret was.
+	Placeholder = "<redacted>"
+	// maxRedactInput bounds the bytes String reads; the rest is dropped unread.
 	maxRedactInput = 8 << 10
-	// maxRedacted bounds redact's answer in bytes, "…" included.
+	// maxRedacted bounds String's answer in bytes, "…" included.
 	maxRedacted = 512
 	// withheld is the answer when a known secret would still show.
 	withheld = "<output withheld>"
 )
 
-// redact makes a program's output, or an error sentence about it, fit for
+// String makes a program's output, or an error sentence about it, fit for
 // one log line. It keeps what an operator needs (host names, API names such
 // as GetAuthorizationToken, paths, error sentences, status codes, UUIDs such
 // as AWS request IDs, digests, AWS access key IDs) and puts <redacted> for:
@@ -58,10 +62,10 @@ const (
 // it; prose such as "invalid token: expected …" loses the word after the
 // colon; a secret after a key not named as secret stays unless its shape
 // gives it away.
-func redact(s string, secrets ...Secret) string {
+func String(s string, secrets ...string) string {
 	var known []string
 	for _, sec := range secrets {
-		for _, k := range []string{sec.Reveal(), oneLine(sec.Reveal())} {
+		for _, k := range []string{sec, oneLine(sec)} {
 			if k != "" && !slices.Contains(known, k) {
 				known = append(known, k)
 			}
@@ -166,7 +170,7 @@ func replaceSpans(s string, spans [][2]int) string {
 			to = max(to, spans[i][1])
 		}
 		b.WriteString(s[done:from])
-		b.WriteString(redacted)
+		b.WriteString(Placeholder)
 		done = to
 	}
 	b.WriteString(s[done:])

@@ -1,4 +1,4 @@
-package credentials
+package hostmatch
 
 import "strings"
 
@@ -20,9 +20,9 @@ func isDockerHub(host string) bool {
 	return strings.HasSuffix(host, "docker.io") && dockerHubAliases[host]
 }
 
-// canonicalHost lower-cases host and folds Docker Hub's names into
+// CanonicalHost lower-cases host and folds Docker Hub's names into
 // "docker.io". A host with a port is never Docker Hub.
-func canonicalHost(host string) string {
+func CanonicalHost(host string) string {
 	if strings.ContainsFunc(host, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
 		host = strings.ToLower(host)
 	}

@@ -1,4 +1,7 @@
-package credentials
+// Package hostmatch parses registry host patterns with the kubelet's
+// matchImages rules, matches hosts against them, and folds Docker Hub's
+// names into one host.
+package hostmatch
 
 import (
 	"fmt"

@@ -1,4 +1,7 @@
-package credentials
+// Package answercache is the one cache of the credential programs' answers
+// (helpers and providers): answers with a lifetime each, one program run
+// per key at a time, and renewal ahead of expiry.
+package answercache
 
 import (
 	"context"
@@ -12,7 +15,7 @@ import (
 	"github.com/nodecred/nodecred/metrics"
 )
 
-// answers is the one cache of the exec sources (helpers and providers): a
+// Cache is the one cache of the exec sources (helpers and providers): a
 // map of answers with a lifetime each, one program run per key at a time,
 // and renewal ahead of expiry.
 //
@@ -24,11 +27,11 @@ import (
 // with backoff while the answer lives. Nothing expired is served. Failures
 // are stored without renew: they keep their short lifetime and are run
 // again only when a lookup asks.
-type answers[V any] struct {
+type Cache[V any] struct {
 	kind, program string // metric and log labels
 	clock         func() time.Time
 	// after runs f after d, like time.AfterFunc; tests replace it. nil:
-	// time.AfterFunc, with the timer kept for close.
+	// time.AfterFunc, with the timer kept for Close.
 	after func(d time.Duration, f func())
 	renew bool // renewal on; off behaves as the kubelet does
 
@@ -48,11 +51,14 @@ type answer[V any] struct {
 	renew   func() bool // runs the program again and stores its answer; nil: never renewed
 }
 
-func newAnswers[V any](kind, program string, clock func() time.Time, renew bool) *answers[V] {
+// New returns a cache whose metrics and logs name kind and program (no
+// metrics when program is ""), on clock (nil: time.Now), with renewal on
+// when renew is set.
+func New[V any](kind, program string, clock func() time.Time, renew bool) *Cache[V] {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &answers[V]{
+	return &Cache[V]{
 		kind: kind, program: program, clock: clock, renew: renew,
 		entries: map[string]*answer[V]{},
 		rejects: map[string]time.Time{},
@@ -60,11 +66,24 @@ func newAnswers[V any](kind, program string, clock func() time.Time, renew bool)
 	}
 }
 
+// SetClock replaces the cache's clock and its timers (after runs f after
+// d, like time.AfterFunc), so that tests move time by hand. Call it before
+// the cache is used.
+func (c *Cache[V]) SetClock(now func() time.Time, after func(d time.Duration, f func())) {
+	c.clock, c.after = now, after
+}
+
+// SetRenew turns renewal on or off. Call it before the cache is used.
+func (c *Cache[V]) SetRenew(on bool) { c.renew = on }
+
+// Renews reports whether renewal is on.
+func (c *Cache[V]) Renews() bool { return c.renew }
+
 // later runs f after d unless the cache is closed first.
-func (c *answers[V]) later(d time.Duration, f func()) {
+func (c *Cache[V]) later(d time.Duration, f func()) {
 	if c.after != nil {
 		c.after(d, func() {
-			if !c.isClosed() {
+			if !c.Closed() {
 				f()
 			}
 		})
@@ -86,10 +105,10 @@ func (c *answers[V]) later(d time.Duration, f func()) {
 	c.timers[t] = struct{}{}
 }
 
-// close drops every answer and stops every renewal: the cache's program
+// Close drops every answer and stops every renewal: the cache's program
 // was removed from the config or changed, or containerd is stopping.
 // Nothing is stored, renewed or run for it afterwards.
-func (c *answers[V]) close() {
+func (c *Cache[V]) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
@@ -100,14 +119,15 @@ func (c *answers[V]) close() {
 	clear(c.entries)
 }
 
-func (c *answers[V]) isClosed() bool {
+// Closed reports whether the cache was closed.
+func (c *Cache[V]) Closed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
 }
 
-// lookup returns the live answer for key and marks it used.
-func (c *answers[V]) lookup(key string) (V, bool) {
+// Lookup returns the live answer for key and marks it used.
+func (c *Cache[V]) Lookup(key string) (V, bool) {
 	now := c.clock()
 	c.mu.Lock()
 	a, ok := c.entries[key]
@@ -124,7 +144,7 @@ func (c *answers[V]) lookup(key string) (V, bool) {
 	return zero, false
 }
 
-// flight runs fn once for all concurrent callers for key and counts each
+// Flight runs fn once for all concurrent callers for key and counts each
 // caller that had to wait for a run. fn runs detached from every caller,
 // bounded by its program's own timeout, so that the callers who still want
 // the answer get it; each caller stops waiting when its own ctx is done, as
@@ -133,7 +153,7 @@ func (c *answers[V]) lookup(key string) (V, bool) {
 // Renewals of key run in the same singleflight group, so that a key has one
 // run at a time; a caller that joined a renewal reads the cache after it,
 // and runs fn itself if the renewal failed.
-func (c *answers[V]) flight(ctx context.Context, key string, fn func() V) (V, error) {
+func (c *Cache[V]) Flight(ctx context.Context, key string, fn func() V) (V, error) {
 	metrics.Waited(c.kind, c.program)
 	for {
 		ch := c.group.DoChan(key, func() (any, error) { return fn(), nil })
@@ -142,7 +162,7 @@ func (c *answers[V]) flight(ctx context.Context, key string, fn func() V) (V, er
 			if v, ok := r.Val.(V); ok {
 				return v, nil
 			}
-			if v, ok := c.lookup(key); ok { // a renewal ran and stored its answer
+			if v, ok := c.Lookup(key); ok { // a renewal ran and stored its answer
 				return v, nil
 			}
 		case <-ctx.Done():
@@ -152,16 +172,27 @@ func (c *answers[V]) flight(ctx context.Context, key string, fn func() V) (V, er
 	}
 }
 
+// MinFailureTTL is the shortest time a failing helper or provider is left
+// alone.
+const MinFailureTTL = 5 * time.Second
+
+// FailureTTL is how long a failed run is remembered: never shorter than the
+// program's timeout, so that a program that hangs or retries until it is
+// killed is not started again straight away, and runs at most half the time.
+func FailureTTL(timeout time.Duration) time.Duration {
+	return max(MinFailureTTL, timeout)
+}
+
 // renewed is the outcome of a renewal run in the singleflight group, told
 // apart from a lookup's answer by its type.
 type renewed bool
 
-// store keeps value for ttl under key, replacing what was there; a ttl of
+// Store keeps value for ttl under key, replacing what was there; a ttl of
 // zero or less stores nothing (the kubelet's "do not cache"). renew, when
 // set and renewal is on, is how the answer is renewed ahead of expiry.
 // used says whether a lookup is about to use the answer (it was run for
 // one), as opposed to a renewal that nobody has used yet.
-func (c *answers[V]) store(key string, value V, ttl time.Duration, renew func() bool, used bool) {
+func (c *Cache[V]) Store(key string, value V, ttl time.Duration, renew func() bool, used bool) {
 	if ttl <= 0 {
 		return
 	}
@@ -184,7 +215,7 @@ func (c *answers[V]) store(key string, value V, ttl time.Duration, renew func() 
 
 // sweep drops expired entries as new ones arrive, so that the map stays as
 // small as the set of live keys. c.mu is held.
-func (c *answers[V]) sweep(now time.Time) {
+func (c *Cache[V]) sweep(now time.Time) {
 	if n := len(c.entries); n < 64 || n%64 != 0 {
 		return
 	}
@@ -197,7 +228,7 @@ func (c *answers[V]) sweep(now time.Time) {
 
 // renewal renews a if it is still the answer for key and was used; failed
 // is the number of failed renewals so far in this streak.
-func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
+func (c *Cache[V]) renewal(key string, a *answer[V], failed int) {
 	c.mu.Lock()
 	current := c.entries[key] == a && !c.closed
 	used := a.used
@@ -210,7 +241,7 @@ func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
 	if !isRenewal {
 		return // a lookup's run for key got there first and stored its answer
 	}
-	if c.isClosed() {
+	if c.Closed() {
 		return // its program was removed from the config meanwhile
 	}
 	ok := bool(result)
@@ -233,20 +264,20 @@ func (c *answers[V]) renewal(key string, a *answer[V], failed int) {
 
 // renewalBackoff is the wait before retry number failed+1 of a renewal of
 // an answer that lives lifetime: from a fiftieth of the lifetime (at most
-// minFailureTTL) doubling, never more than an eighth of the lifetime.
+// MinFailureTTL) doubling, never more than an eighth of the lifetime.
 func renewalBackoff(lifetime time.Duration, failed int) time.Duration {
-	wait := min(minFailureTTL, lifetime/50)
+	wait := min(MinFailureTTL, lifetime/50)
 	for range failed {
 		wait *= 2
 	}
 	return min(wait, lifetime/8)
 }
 
-// reject drops the answer for key after a registry refused the credential
+// Reject drops the answer for key after a registry refused the credential
 // it held, so that the next lookup runs the program again. It drops at most
 // once per rejectBackoff per key, so that a plainly wrong credential cannot
 // make every pull run the program. It reports whether it dropped.
-func (c *answers[V]) reject(key string, backoff time.Duration) bool {
+func (c *Cache[V]) Reject(key string, backoff time.Duration) bool {
 	now := c.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()

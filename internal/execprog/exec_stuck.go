@@ -1,4 +1,4 @@
-package credentials
+package execprog
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 const maxStuckRuns = 3
 
 // stuck counts, per program path, the runs that were killed at their
-// timeout but have not exited (see execRunner).
+// timeout but have not exited (see Run).
 var stuck = stuckRuns{n: map[string]int{}}
 
 type stuckRuns struct {
@@ -72,3 +72,7 @@ func (e *stuckError) Error() string {
 	}
 	return fmt.Sprintf("%s; killed, but it could not be reaped within %s (stuck in the kernel, as on a hung NFS or FUSE mount): reaped in the background when it exits", why, reapWait)
 }
+
+// StuckRuns returns how many runs of the program at path were killed at
+// their timeout and have not exited yet.
+func StuckRuns(path string) int { return stuck.count(path) }

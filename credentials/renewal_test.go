@@ -1,0 +1,78 @@
+package credentials
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nodecred/nodecred/internal/fakeclock"
+)
+
+// TestHelperServesThroughAnOutage: a real helper answers, then its cloud
+// goes down after half the answer's lifetime and stays down past the
+// first answer's expiry, then comes back. Pulls keep their credential, because it was
+// renewed before the outage; without renewal they fail.
+func TestHelperServesThroughAnOutage(t *testing.T) {
+	for _, renewal := range []bool{true, false} {
+		t.Run(fmt.Sprintf("renewal=%v", renewal), func(t *testing.T) {
+			modeFile := filepath.Join(t.TempDir(), "mode")
+			h := newTestHelper(t, map[string]string{"r.io": "u:p"}, "CREDHELPER_MODE_FILE="+modeFile)
+			clock := fakeclock.New()
+			hc := newHelperClient(h.program, h.env, 10*time.Second, clock.Now)
+			hc.cache.SetClock(clock.Now, clock.AfterFunc)
+			hc.cache.SetRenew(renewal)
+			ctx := context.Background()
+			failed := 0
+			for second := range 100 { // a pull a second; the answer lives a minute
+				switch second {
+				case 40: // 2/3 of the lifetime, after the renewal at 30-36 s
+					writeFile(t, modeFile, "fail")
+				case 75: // past the first answer's expiry at 60 s
+					writeFile(t, modeFile, "")
+				}
+				if c, _ := hc.get(ctx, "r.io"); c.Username != "u" {
+					failed++
+				}
+				clock.Advance(time.Second)
+			}
+			if renewal && failed != 0 {
+				t.Fatalf("%d pulls failed during the outage with renewal, want 0", failed)
+			}
+			if !renewal && failed == 0 {
+				t.Fatal("no pull failed without renewal: the outage did not reach past the answer's expiry")
+			}
+		})
+	}
+}
+
+// TestProviderRenewsAheadOfExpiry: a real provider's Registry answer is
+// renewed in the background at half its cacheDuration, so no lookup runs
+// it after the first.
+func TestProviderRenewsAheadOfExpiry(t *testing.T) {
+	count := filepath.Join(t.TempDir(), "count")
+	clock := fakeclock.New()
+	ps := providerSetup(t, providerConfig(`"r.io"`, "10m", map[string]string{
+		"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p", "PROVIDER_COUNT_FILE": count, "PROVIDER_CACHE_DURATION": "10m",
+	}), clock.Now, 10*time.Second)
+	ps[0].cache.SetClock(clock.Now, clock.AfterFunc)
+	for minute := range 30 {
+		if c := ask(ps, "r.io", "r.io/app:1"); c.Username != "u" {
+			t.Fatalf("minute %d: got %q", minute, c.Username)
+		}
+		clock.Advance(time.Minute)
+	}
+	// One run for the first lookup, then one renewal per 5-6 minutes.
+	if n := countLines(t, count); n < 5 || n > 7 {
+		t.Fatalf("provider ran %d times in 30 minutes of lookups, want 1 + one per half-life", n)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
