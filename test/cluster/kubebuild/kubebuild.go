@@ -72,26 +72,17 @@ func Build(ctx context.Context, toolsDir string, log io.Writer) (Programs, error
 // is copied and those replacements point at the staging modules' published
 // releases, v0.X.Y for Kubernetes v1.X.Y.
 func buildKubernetes(ctx context.Context, out string) error {
-	src, err := download(ctx, "k8s.io/kubernetes@"+KubernetesVersion)
-	if err != nil {
-		return err
-	}
-	work, err := copyModule(src, out)
+	work, err := editedCopy(ctx, "k8s.io/kubernetes@"+KubernetesVersion, out, func(gomod string) []string {
+		var edits []string
+		for _, r := range StagingReplaces(gomod) {
+			edits = append(edits, "-replace", r+"="+r+"@"+StagingVersion(KubernetesVersion))
+		}
+		return edits
+	})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	gomod, err := os.ReadFile(filepath.Join(work, "go.mod"))
-	if err != nil {
-		return err
-	}
-	edits := []string{"mod", "edit"}
-	for _, r := range StagingReplaces(string(gomod)) {
-		edits = append(edits, "-replace", r+"="+r+"@"+StagingVersion(KubernetesVersion))
-	}
-	if err := goCmd(ctx, work, edits...); err != nil {
-		return err
-	}
 	ldflags := VersionLDFlags(KubernetesVersion)
 	for _, c := range KubernetesCommands {
 		if err := goCmd(ctx, work, "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(out, c), "./cmd/"+c); err != nil {
@@ -105,27 +96,43 @@ func buildKubernetes(ctx context.Context, out string) error {
 // modules with relative directories; dropped, the published modules of the
 // go.mod's versions are used.
 func buildEtcd(ctx context.Context, out string) error {
-	src, err := download(ctx, "go.etcd.io/etcd/server/v3@"+EtcdVersion)
-	if err != nil {
-		return err
-	}
-	work, err := copyModule(src, out)
+	work, err := editedCopy(ctx, "go.etcd.io/etcd/server/v3@"+EtcdVersion, out, func(gomod string) []string {
+		var edits []string
+		for _, r := range RelativeReplaces(gomod) {
+			edits = append(edits, "-dropreplace", r)
+		}
+		return edits
+	})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	gomod, err := os.ReadFile(filepath.Join(work, "go.mod"))
-	if err != nil {
-		return err
-	}
-	edits := []string{"mod", "edit"}
-	for _, r := range RelativeReplaces(string(gomod)) {
-		edits = append(edits, "-dropreplace", r)
-	}
-	if err := goCmd(ctx, work, edits...); err != nil {
-		return err
-	}
 	return goCmd(ctx, work, "build", "-trimpath", "-o", filepath.Join(out, "etcd"), ".")
+}
+
+// editedCopy downloads module (path@version), copies it to a work
+// directory beside out and applies to its go.mod the `go mod edit` flags
+// that edits returns for it. The caller removes the directory.
+func editedCopy(ctx context.Context, module, out string, edits func(gomod string) []string) (string, error) {
+	src, err := download(ctx, module)
+	if err != nil {
+		return "", err
+	}
+	work, err := copyModule(src, out)
+	if err != nil {
+		return "", err
+	}
+	gomod, err := os.ReadFile(filepath.Join(work, "go.mod"))
+	if err == nil {
+		if flags := edits(string(gomod)); len(flags) > 0 {
+			err = goCmd(ctx, work, append([]string{"mod", "edit"}, flags...)...)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(work)
+		return "", err
+	}
+	return work, nil
 }
 
 // StagingVersion is the release of the k8s.io staging modules published

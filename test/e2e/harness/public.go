@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -36,35 +33,7 @@ storage:
 http:
   addr: %s
 `, filepath.Join(dir, "storage"), host)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
-	}
-	r := &Registry{Host: host, LogPath: filepath.Join(dir, "registry.log"), Dir: dir, done: make(chan struct{})}
-	logf, err := os.Create(r.LogPath)
-	if err != nil {
-		return nil, err
-	}
-	r.cmd = exec.Command(bin, "serve", cfgPath)
-	r.cmd.Stdout, r.cmd.Stderr = logf, logf
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	go func() { _ = r.cmd.Wait(); logf.Close(); close(r.done) }()
-	if err := waitFor(ctx, 30*time.Second, r.done, func() bool {
-		resp, err := http.Get("http://" + host + "/v2/")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}); err != nil {
-		r.Stop()
-		return nil, fmt.Errorf("public registry did not come up: %w (log: %s)", err, r.LogPath)
-	}
-	return r, nil
+	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http", http.StatusOK)
 }
 
 // SetUsers replaces the users of a registry StartRegistry started (name to

@@ -60,7 +60,7 @@ func StartRegistry(ctx context.Context, bin, dir string, users map[string]string
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 	cfg := registryConfig(filepath.Join(dir, "storage"), host, htpath, "")
-	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http")
+	return serveRegistry(ctx, bin, dir, host, cfg, http.DefaultClient, "http", http.StatusUnauthorized)
 }
 
 // registryConfig is a distribution registry's config: filesystem storage,
@@ -113,9 +113,9 @@ func StartPrivateRegistry(ctx context.Context, bin, dir, user, password string, 
 }
 
 // serveRegistry writes cfg as dir/config.yml, starts bin with it and waits
-// until the registry at host asks for credentials over scheme, reached
-// with client.
-func serveRegistry(ctx context.Context, bin, dir, host, cfg string, client *http.Client, scheme string) (*Registry, error) {
+// until the registry at host answers /v2/ over scheme, reached with client,
+// with ready: 401 where it asks for credentials, 200 where it is public.
+func serveRegistry(ctx context.Context, bin, dir, host, cfg string, client *http.Client, scheme string, ready int) (*Registry, error) {
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ func serveRegistry(ctx context.Context, bin, dir, host, cfg string, client *http
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusUnauthorized
+		return resp.StatusCode == ready
 	}); err != nil {
 		r.Stop()
 		return nil, fmt.Errorf("%s registry did not come up: %w (log: %s)", scheme, err, r.LogPath)

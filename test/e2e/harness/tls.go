@@ -127,7 +127,7 @@ func StartTLSRegistry(ctx context.Context, bin, dir string, from *Registry, file
 	if err != nil {
 		return nil, err
 	}
-	return serveRegistry(ctx, bin, dir, host, cfg, client, "https")
+	return serveRegistry(ctx, bin, dir, host, cfg, client, "https", http.StatusUnauthorized)
 }
 
 // tlsClient trusts files' CA and presents its client certificate.
