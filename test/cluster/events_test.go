@@ -104,9 +104,7 @@ func TestPullErrorInEvents(t *testing.T) {
 
 	// Events are readable by anyone who can read the pod.
 	text := strings.Join(all, "\n")
-	secrets.Lock()
-	leaks := harness.Leaks(text, secrets.forms)
-	secrets.Unlock()
+	leaks := secrets.Leaks(text)
 	if len(leaks) > 0 {
 		t.Errorf("the pods' events carry %d secret form(s)", len(leaks))
 	}
@@ -118,7 +116,7 @@ func TestPullErrorInEvents(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	t.Logf("%d events of %d pods checked for %d secret forms, the auth file's path and the usernames", len(all), len(cases), len(secrets.forms))
+	t.Logf("%d events of %d pods checked for %d secret forms, the auth file's path and the usernames", len(all), len(cases), secrets.Len())
 }
 
 // longestRef is a reference on host with the longest name the kubelet and

@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,10 +31,7 @@ const (
 
 // secrets holds every secret form the run has used; each containerd log
 // is scanned for all of them when its node stops.
-var secrets struct {
-	sync.Mutex
-	forms []string
-}
+var secrets harness.Secrets
 
 var nextNode struct {
 	sync.Mutex
@@ -50,15 +45,8 @@ func skipIfUnable(t *testing.T) {
 	}
 }
 
-func newPassword(user string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	p := "pw-" + hex.EncodeToString(b)
-	secrets.Lock()
-	secrets.forms = append(secrets.forms, harness.SecretForms(user, p)...)
-	secrets.Unlock()
-	return p
-}
+// newPassword returns a random password whose forms the scans look for.
+func newPassword(user string) string { return secrets.NewPassword(user) }
 
 // registry is a started registry with one user, holding the sandbox image
 // and the pods' image.
@@ -165,9 +153,7 @@ func startNode(t *testing.T, bin string, rc harness.ContainerdConfig, kc kube.Ku
 		if err := n.Stop(); err != nil {
 			t.Errorf("node %s cleanup: %v", n.Name, err)
 		}
-		secrets.Lock()
-		leaks := harness.Leaks(n.Containerd.Log(), secrets.forms)
-		secrets.Unlock()
+		leaks := secrets.Leaks(n.Containerd.Log())
 		if len(leaks) > 0 {
 			t.Errorf("containerd log carries %d secret form(s)", len(leaks))
 		}

@@ -365,7 +365,7 @@ func BenchmarkHostileFilesRSS(b *testing.B) {
 				peak[p.name] = hwm
 			}
 			c.Stop()
-			if leaks := harness.Leaks(c.Log(), secrets.forms); len(leaks) > 0 {
+			if leaks := secrets.Leaks(c.Log()); len(leaks) > 0 {
 				b.Errorf("%s: containerd log %s carries %d secret form(s)", p.name, c.LogPath, len(leaks))
 			} else {
 				os.RemoveAll(dir)

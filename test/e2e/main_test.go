@@ -5,13 +5,10 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nodecred/nodecred/test/e2e/harness"
@@ -21,10 +18,7 @@ var bins harness.Binaries
 
 // secrets holds every secret form the run has used; each containerd log is
 // scanned for all of them when its test ends.
-var secrets struct {
-	sync.Mutex
-	forms []string
-}
+var secrets harness.Secrets
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
@@ -43,17 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// newPassword returns a random password and remembers its forms, with user,
-// for the log scan.
-func newPassword(user string) string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	p := "pw-" + hex.EncodeToString(b)
-	secrets.Lock()
-	secrets.forms = append(secrets.forms, harness.SecretForms(user, p)...)
-	secrets.Unlock()
-	return p
-}
+// newPassword returns a random password whose forms the scans look for.
+func newPassword(user string) string { return secrets.NewPassword(user) }
 
 // testRegistry is a started registry holding an image, with one user.
 type testRegistry struct {
@@ -89,9 +74,7 @@ func startContainerd(t *testing.T, bin string, cfg harness.ContainerdConfig) *ha
 	}
 	t.Cleanup(func() {
 		c.Stop()
-		secrets.Lock()
-		leaks := harness.Leaks(c.Log(), secrets.forms)
-		secrets.Unlock()
+		leaks := secrets.Leaks(c.Log())
 		if len(leaks) > 0 {
 			t.Errorf("containerd log %s carries %d secret form(s)", c.LogPath, len(leaks))
 		} else if !t.Failed() {

@@ -43,9 +43,7 @@ func TestMetricsOnContainerdEndpointAndDecisionLog(t *testing.T) {
 			t.Errorf("metrics endpoint lacks %s", want)
 		}
 	}
-	secrets.Lock()
-	leaks := harness.Leaks(metrics, secrets.forms)
-	secrets.Unlock()
+	leaks := secrets.Leaks(metrics)
 	if len(leaks) > 0 {
 		t.Errorf("metrics carry %d secret form(s)", len(leaks))
 	}

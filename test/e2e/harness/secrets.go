@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
+	"sync"
 )
 
 // SecretForms returns the ways a password can show up in a log: itself, its
@@ -30,4 +33,37 @@ func Leaks(text string, forms []string) []string {
 		}
 	}
 	return found
+}
+
+// Secrets remembers every secret form a suite has made, for the scans of
+// logs, errors and output; safe for concurrent tests.
+type Secrets struct {
+	mu    sync.Mutex
+	forms []string
+}
+
+// NewPassword returns a random password and remembers its forms, with
+// user's.
+func (s *Secrets) NewPassword(user string) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	p := "pw-" + hex.EncodeToString(b)
+	s.mu.Lock()
+	s.forms = append(s.forms, SecretForms(user, p)...)
+	s.mu.Unlock()
+	return p
+}
+
+// Leaks returns the remembered forms that occur in text.
+func (s *Secrets) Leaks(text string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Leaks(text, s.forms)
+}
+
+// Len is how many forms are remembered.
+func (s *Secrets) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.forms)
 }

@@ -37,3 +37,24 @@ func TestHostsTomlAndConfigRender(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretsRemembersEachPassword(t *testing.T) {
+	var s Secrets
+	a, b := s.NewPassword("alice"), s.NewPassword("bob")
+	if a == b || !strings.HasPrefix(a, "pw-") {
+		t.Fatalf("passwords %q and %q", a, b)
+	}
+	header := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("bob:"+b))
+	if got := s.Leaks("log: " + header); len(got) == 0 {
+		t.Errorf("Leaks(bob's basic header) found nothing")
+	}
+	if got := s.Leaks("log: " + a); len(got) != 1 || got[0] != a {
+		t.Errorf("Leaks(alice's password) = %q, want it", got)
+	}
+	if got := s.Leaks("nothing secret"); len(got) != 0 {
+		t.Errorf("Leaks(clean text) = %q", got)
+	}
+	if s.Len() != 2*len(SecretForms("alice", a)) {
+		t.Errorf("Len = %d", s.Len())
+	}
+}
