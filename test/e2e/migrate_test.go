@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -23,16 +22,7 @@ const localPullLog = "Falling back to local image pull mode"
 // through the transfer service with the hosts.toml migrate wrote and the
 // credential nodecred serves from the auth file migrate wrote.
 func TestMigrateMovesTLSNodeOntoTransferService(t *testing.T) {
-	plain := startRegistry(t, "tls-node", "private/pause:3.10")
-	files, err := harness.WriteTLSFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := harness.StartTLSRegistry(context.Background(), bins.Registry, t.TempDir(), plain.Registry, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Stop)
+	plain, reg, files := startTLSRegistry(t, "tls-node", "private/pause:3.10")
 	image := reg.Host + "/private/pause:3.10"
 	const images = `plugins."io.containerd.cri.v1.images"`
 	deprecated := fmt.Sprintf(`
@@ -49,7 +39,7 @@ func TestMigrateMovesTLSNodeOntoTransferService(t *testing.T) {
 
 	before := harness.ContainerdConfig{SandboxImage: image, Nodecred: deprecated}
 	c := startContainerd(t, bins.Containerd, before)
-	err = runSandbox(t, c, "before-migrate")
+	err := runSandbox(t, c, "before-migrate")
 	t.Logf("before migrating, RunPodSandbox: %v", err)
 	if !strings.Contains(c.Log(), localPullLog) {
 		t.Fatalf("before migrating, containerd's log lacks %q", localPullLog)

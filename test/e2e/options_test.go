@@ -145,10 +145,12 @@ func tlsHostsDir(t *testing.T, host string, files harness.TLSFiles, withCA bool)
 	return dir
 }
 
-// (b) A gRPC pull from a TLS registry whose CA (and the client certificate
-// it requires) is given only in hosts.toml.
-func TestGRPCPullTLSRegistryWithCAFromHostsToml(t *testing.T) {
-	plain := startRegistry(t, "tls-user", "lib/app:1")
+// startTLSRegistry starts a registry with one user holding images, served
+// over TLS with a client certificate required, and returns the plain
+// registry, the TLS one and its certificate files.
+func startTLSRegistry(t *testing.T, user string, images ...string) (testRegistry, *harness.Registry, harness.TLSFiles) {
+	t.Helper()
+	plain := startRegistry(t, user, images...)
 	files, err := harness.WriteTLSFiles(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +160,13 @@ func TestGRPCPullTLSRegistryWithCAFromHostsToml(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Stop)
+	return plain, reg, files
+}
+
+// (b) A gRPC pull from a TLS registry whose CA (and the client certificate
+// it requires) is given only in hosts.toml.
+func TestGRPCPullTLSRegistryWithCAFromHostsToml(t *testing.T) {
+	plain, reg, files := startTLSRegistry(t, "tls-user", "lib/app:1")
 	withCA := tlsHostsDir(t, reg.Host, files, true)
 	withoutCA := tlsHostsDir(t, reg.Host, files, false)
 	pwFile := writeFile(t, t.TempDir(), "password", plain.password)
