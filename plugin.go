@@ -16,6 +16,7 @@ import (
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/transfer"
 	"github.com/nodecred/nodecred/version"
 )
@@ -100,7 +101,7 @@ func init() {
 				"cri_pull_mode":    "cri-not-loaded",
 				"cri_pull_setting": "",
 			}
-			log.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("nodecred: credential sources configured")
+			logs.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("credential sources configured")
 			ready()
 			return &instance{
 				source:             chain,

@@ -7,6 +7,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // credentialHelper is the registry.CredentialHelper of a re-homed registry:
@@ -26,7 +27,7 @@ type credentialHelper struct {
 var _ registry.CredentialHelper = (*credentialHelper)(nil)
 
 func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (registry.Credentials, error) {
-	logger := log.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
+	logger := logs.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
 	if h.caller != nil {
 		c, err := h.caller.GetCredentials(h.ctx, ref, host)
 		if err != nil {
@@ -34,7 +35,7 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 			return registry.Credentials{}, err
 		}
 		if c.Username != "" || c.Secret != "" || c.Header != "" {
-			logger.WithField("source", "caller").Debug("nodecred: credential decision")
+			logger.WithField("source", "caller").Debug("credential decision")
 			h.record.add(host, answerCaller, credentials.Credential{}, credentials.Report{})
 			return c, nil
 		}
@@ -55,11 +56,11 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 		return registry.Credentials{}, err
 	}
 	if cred.IsZero() {
-		logger.WithField("source", "none").Debug("nodecred: credential decision")
+		logger.WithField("source", "none").Debug("credential decision")
 		h.record.add(host, answerNone, cred, report)
 		return registry.Credentials{Host: host}, nil
 	}
-	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("nodecred: credential decision")
+	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("credential decision")
 	h.record.add(host, answerNode, cred, report)
 	if cred.IdentityToken != "" {
 		// An empty username tells containerd's authorizer the secret is an

@@ -4,9 +4,9 @@ import (
 	"context"
 
 	"github.com/containerd/containerd/v2/core/transfer/registry"
-	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/internal/containerdcompat"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // rehome returns a copy of r, a registry built in-process (by CRI), whose
@@ -38,7 +38,7 @@ func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (
 	res := msg.GetResolver()
 	headers, ok := containerdcompat.Headers(r)
 	if !ok {
-		log.G(ctx).Warn("nodecred: cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
+		logs.G(ctx).Warn("cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
 		headers = containerdcompat.MessageHeaders(res)
 	}
 	out, endDebug, err := containerdcompat.DebugOutput(ctx, res, nil)

@@ -10,6 +10,8 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // refusal is what a failed transfer's error says a registry refused.
@@ -106,8 +108,8 @@ func (r *record) reject(ctx context.Context, f refusal) {
 			continue
 		}
 		if h.cred.Reject() {
-			log.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
-				Info("nodecred: registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
+			logs.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
+				Info("registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
 		}
 	}
 }

@@ -33,7 +33,7 @@ type Service struct {
 func WrapService(inner any) (*Service, error) {
 	ts, ok := inner.(transferapi.TransferServer)
 	if !ok {
-		return nil, fmt.Errorf("nodecred: containerd's transfer gRPC service is a %T, not a TransferServer", inner)
+		return nil, fmt.Errorf("containerd's transfer gRPC service is a %T, not a TransferServer", inner)
 	}
 	return &Service{inner: ts}, nil
 }

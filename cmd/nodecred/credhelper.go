@@ -20,6 +20,7 @@ import (
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -201,7 +202,7 @@ func newNodeHelper(ctx context.Context, configPath string) (*nodeHelper, error) 
 	}
 	sources := node.Credentials.Sources
 	if len(sources) == 0 {
-		log.G(ctx).WithField("config", configPath).Warn("nodecred: the config has no nodecred sources; no host has credentials")
+		logs.G(ctx).WithField("config", configPath).Warn("the config has no nodecred sources; no host has credentials")
 	}
 	chain, err := credentials.Build(sources)
 	if err != nil {
@@ -248,7 +249,7 @@ func (h *nodeHelper) lookup(host string) (credentials.Credential, error) {
 	if c.Source != "" {
 		fields["source"] = c.Source
 	}
-	log.G(h.ctx).WithFields(fields).Debug("nodecred: credential helper lookup")
+	logs.G(h.ctx).WithFields(fields).Debug("credential helper lookup")
 	return c, nil
 }
 
@@ -379,7 +380,7 @@ func listCandidates(ctx context.Context, sources []credentials.SourceConfig) []s
 			err = dockerConfigHosts(s.Path, func(k string) { add(authKeyHost(k)) })
 		}
 		if err != nil {
-			log.G(ctx).WithField("source", fmt.Sprintf("sources[%d]", i)).WithError(err).Warn("nodecred: cannot list the hosts of a source; they are not listed")
+			logs.G(ctx).WithField("source", fmt.Sprintf("sources[%d]", i)).WithError(err).Warn("cannot list the hosts of a source; they are not listed")
 		}
 	}
 	return hosts

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/log"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -248,14 +249,14 @@ func (c *Cache[V]) renewal(key string, a *answer[V], failed int) {
 	metrics.Renewal(c.kind, c.program, ok)
 	if ok {
 		if failed > 0 {
-			log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "failures": failed}).
-				Info("nodecred: credential renewal works again")
+			logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "failures": failed}).
+				Info("credential renewal works again")
 		}
 		return
 	}
 	if failed == 0 {
-		log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
-			Info("nodecred: credential renewal failed; serving the current answer until it expires and retrying")
+		logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
+			Info("credential renewal failed; serving the current answer until it expires and retrying")
 	}
 	if wait := renewalBackoff(a.expires.Sub(a.born), failed); c.clock().Add(wait).Before(a.expires) {
 		c.later(wait, func() { c.renewal(key, a, failed+1) })

@@ -10,7 +10,8 @@ import (
 	"github.com/containerd/containerd/v2/core/streaming"
 	"github.com/containerd/containerd/v2/core/transfer/registry"
 	tstreaming "github.com/containerd/containerd/v2/core/transfer/streaming"
-	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // These re-implement what containerd's OCIRegistry.UnmarshalAny
@@ -78,11 +79,11 @@ func DebugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm st
 		}
 		w = tstreaming.WriteByteStream(ctx, stream)
 	} else {
-		w = log.G(ctx).Writer()
+		w = logs.G(ctx).Writer()
 	}
 	return w, func() {
 		if err := w.Close(); err != nil {
-			log.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
+			logs.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
 		}
 	}, nil
 }

@@ -1,11 +1,12 @@
 package execprog
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/containerd/log"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // maxStuckRuns is how many runs of one program may be killed but not yet
@@ -46,8 +47,8 @@ func (s *stuckRuns) add(path string, waited <-chan error) {
 			delete(s.n, path)
 		}
 		s.mu.Unlock()
-		log.L.WithField("program", path).WithField("stuck", time.Since(since).Round(time.Second).String()).
-			Info("nodecred: a credential program killed at its timeout has exited and been reaped")
+		logs.G(context.TODO()).WithField("program", path).WithField("stuck", time.Since(since).Round(time.Second).String()).
+			Info("a credential program killed at its timeout has exited and been reaped")
 	}()
 }
 

@@ -27,14 +27,14 @@ func TestCallerFirst(t *testing.T) {
 	pod, addr := helloPod(t, "caller-secret", n.Name, withSecret.hello(), "team-pull")
 	createPod(t, pod)
 	waitRunning(t, pod, addr)
-	if !logHas(n.Containerd.Log(), "nodecred: credential decision", withSecret.hello(), "source=caller") {
+	if !logHas(n.Containerd.Log(), `msg="credential decision"`, "plugin=nodecred", withSecret.hello(), "source=caller") {
 		t.Errorf("containerd log has no caller decision for %s", withSecret.hello())
 	}
 
 	pod, addr = helloPod(t, "caller-none", n.Name, nodeServed.hello())
 	createPod(t, pod)
 	waitRunning(t, pod, addr)
-	if !logHas(n.Containerd.Log(), "nodecred: credential decision", nodeServed.hello(), "dockerconfig:") {
+	if !logHas(n.Containerd.Log(), `msg="credential decision"`, "plugin=nodecred", nodeServed.hello(), "dockerconfig:") {
 		t.Errorf("containerd log has no node credential decision for %s", nodeServed.hello())
 	}
 

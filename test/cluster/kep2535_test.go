@@ -98,7 +98,7 @@ func TestKEP2535(t *testing.T) {
 				waitRunning(t, pod, addr)
 				e := waitEvent(t, pod.Name, "Pulled", "Successfully pulled")
 				t.Logf("second pod without the Secret: %s", e)
-				if !logHas(n.Containerd.Log(), "nodecred: credential decision", reg.hello(), "dockerconfig:") {
+				if !logHas(n.Containerd.Log(), `msg="credential decision"`, "plugin=nodecred", reg.hello(), "dockerconfig:") {
 					t.Error("containerd log has no node credential decision for the kubelet's second pull")
 				}
 			} else {

@@ -37,7 +37,7 @@ func TestMission(t *testing.T) {
 		t.Logf("pod Running and answering %s after creation", took.Round(100*time.Millisecond))
 		log := n.Containerd.Log()
 		for _, ref := range []string{reg.pause(), reg.hello()} {
-			if !logHas(log, "nodecred: credential decision", ref, "dockerconfig:") {
+			if !logHas(log, `msg="credential decision"`, "plugin=nodecred", ref, "dockerconfig:") {
 				t.Errorf("containerd log has no node credential decision for %s", ref)
 			}
 		}

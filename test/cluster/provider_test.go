@@ -70,10 +70,10 @@ func TestOneProviderConfig(t *testing.T) {
 		t.Errorf("nodecred ran the provider for %q, want the sandbox image %s only", containerdImages, reg.pause())
 	}
 	log := n.Containerd.Log()
-	if !logHas(log, "nodecred: credential decision", reg.pause(), "kubelet:"+providerDir) {
+	if !logHas(log, `msg="credential decision"`, "plugin=nodecred", reg.pause(), "kubelet:"+providerDir) {
 		t.Errorf("containerd log has no kubelet-source decision for the sandbox image")
 	}
-	if !logHas(log, "nodecred: credential decision", reg.hello(), "source=caller") {
+	if !logHas(log, `msg="credential decision"`, "plugin=nodecred", reg.hello(), "source=caller") {
 		t.Errorf("containerd log has no caller decision for the pod's image")
 	}
 }

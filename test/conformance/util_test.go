@@ -167,7 +167,7 @@ func decisions(c *harness.Containerd, host string) []string {
 	var out []string
 	for _, line := range strings.Split(c.Log(), "\n") {
 		// logfmt quotes a value only when it has to (a port's colon).
-		if strings.Contains(line, "nodecred: credential decision") &&
+		if strings.Contains(line, `msg="credential decision"`) && strings.Contains(line, "plugin=nodecred") &&
 			(strings.Contains(line, " host="+host+" ") || strings.Contains(line, " host=\""+host+"\"")) {
 			out = append(out, line)
 		}

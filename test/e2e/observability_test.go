@@ -49,12 +49,12 @@ func TestMetricsOnContainerdEndpointAndDecisionLog(t *testing.T) {
 	}
 	var decision string
 	for _, line := range strings.Split(c.Log(), "\n") {
-		if strings.Contains(line, "nodecred: credential decision") {
+		if strings.Contains(line, `msg="credential decision"`) {
 			decision = line
 			break
 		}
 	}
-	for _, want := range []string{"host=\"" + reg.Host + "\"", "ref=\"" + ref + "\"", "namespace=k8s.io", "source=\"dockerconfig:" + auth + "\"", "kind=basic", "level=debug"} {
+	for _, want := range []string{"host=\"" + reg.Host + "\"", "ref=\"" + ref + "\"", "namespace=k8s.io", "source=\"dockerconfig:" + auth + "\"", "kind=basic", "level=debug", "plugin=nodecred"} {
 		if !strings.Contains(decision, want) {
 			t.Errorf("decision log line %q lacks %s", decision, want)
 		}

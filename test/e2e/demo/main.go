@@ -177,7 +177,7 @@ func decisions(logPath string) []string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.Contains(line, "nodecred: credential decision") {
+		if !strings.Contains(line, `msg="credential decision"`) || !strings.Contains(line, "plugin=nodecred") {
 			continue
 		}
 		var fields []string
