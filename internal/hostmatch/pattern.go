@@ -59,6 +59,8 @@ type PatternError struct {
 	Reason string
 }
 
+// Error quotes the pattern: a config mistake is shown with the value that
+// was written, and a host pattern is never a secret.
 func (e *PatternError) Error() string {
 	return fmt.Sprintf("host pattern %q %s", e.Pattern, e.Reason)
 }

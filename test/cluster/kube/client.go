@@ -32,6 +32,8 @@ type StatusError struct {
 	Status metav1.Status
 }
 
+// Error gives the status code and the API server's own message, which says
+// what it refused and why.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("API server answered %d: %s", e.Code, e.Status.Message)
 }
