@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -58,8 +59,32 @@ func undocumented(files []goFile) ([]string, error) {
 		}
 		out = append(out, p.problems...)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return byFileLine(out[i], out[j]) })
 	return out, nil
+}
+
+// byFileLine orders "file:line: ..." reports by file, then line number.
+func byFileLine(a, b string) bool {
+	fa, la, _ := fileLine(a)
+	fb, lb, _ := fileLine(b)
+	if fa != fb {
+		return fa < fb
+	}
+	if la != lb {
+		return la < lb
+	}
+	return a < b
+}
+
+// fileLine splits a "file:line: ..." report.
+func fileLine(s string) (string, int, bool) {
+	file, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return s, 0, false
+	}
+	num, _, _ := strings.Cut(rest, ":")
+	n, err := strconv.Atoi(num)
+	return file, n, err == nil
 }
 
 // undocumentedNames lists the exported top-level names of f without a doc

@@ -73,7 +73,7 @@ func licenceProblem(src []byte) string {
 // that is not the expected one; -fix leaves such a file alone.
 func hasOtherNotice(rest []byte) bool {
 	top := rest
-	if i := bytes.Index(top, []byte("\npackage ")); i >= 0 {
+	if i := bytes.Index(append([]byte("\n"), top...), []byte("\npackage ")); i >= 0 {
 		top = top[:i]
 	}
 	return bytes.Contains(top, []byte("Copyright")) || bytes.Contains(top, []byte("Licensed under"))
