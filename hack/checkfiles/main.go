@@ -211,7 +211,7 @@ func fixLicences(dir string) error {
 			if err := os.WriteFile(name, fixed, info.Mode().Perm()); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "%s: licence header added\n", p)
+			fmt.Fprintf(os.Stderr, "%s: licence header added (git add it: the check reads what is staged)\n", p)
 		}
 	}
 	return nil
