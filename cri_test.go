@@ -87,7 +87,8 @@ func TestCRIStartedLocal(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		if len(lines) != 1 || !strings.Contains(lines[0], "level=error") || !strings.Contains(lines[0], "discard_unpacked_layers = true") ||
-			!strings.Contains(lines[0], "r.example/private/pause:3.10") || !strings.Contains(lines[0], "To fix") {
+			!strings.Contains(lines[0], "r.example/private/pause:3.10") || !strings.Contains(lines[0], "To fix") ||
+			!strings.Contains(lines[0], `msg="CRI pulls images without the transfer service"`) || !strings.Contains(lines[0], "plugin=nodecred") {
 			t.Errorf("want one error line naming the setting, the sandbox image and the fix, got:\n%s", buf)
 		}
 	}
