@@ -141,8 +141,9 @@ compat:
 demo: build tools
 	$(GO) run ./test/e2e/demo
 
-## lint: tracked files (none over 1 MiB, no executable binaries), go mod tidy, go vet, gofmt,
-## staticcheck, and cross-builds for windows/amd64 (all but the Linux-only test/ tree) and linux/arm64
+## lint: tracked files (none over 1 MiB, no executable binaries; Go files with the Apache 2.0
+## header, packages and exported names with doc comments: `go run ./hack/checkfiles -fix` adds
+## missing headers), go mod tidy, go vet, gofmt, staticcheck, and cross-builds for windows/amd64 (all but the Linux-only test/ tree) and linux/arm64
 lint: $(STATICCHECK)
 	$(GO) run ./hack/checkfiles
 	$(GO) mod tidy -diff

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package nodecred
 
 import (
@@ -13,6 +29,7 @@ import (
 
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -65,9 +82,9 @@ func (nc *instance) criStarted(ctx context.Context, before, after cripull.Settin
 	if readErr != nil {
 		nc.exports["cri_pull_mode"], nc.exports["cri_pull_setting"] = "unknown", ""
 		metrics.CRIPullMode("unknown", "")
-		log.G(ctx).WithError(readErr).Error("nodecred: cannot tell whether CRI pulls images through the transfer service; node credentials may not reach CRI pulls")
+		logs.G(ctx).WithError(readErr).Error("cannot tell whether CRI pulls images through the transfer service; node credentials may not reach CRI pulls")
 		if nc.requireCRITransfer {
-			return fmt.Errorf("nodecred: require_cri_transfer_pull is set and CRI's pull mode is unknown: %w", readErr)
+			return fmt.Errorf("require_cri_transfer_pull is set and CRI's pull mode is unknown: %w", readErr)
 		}
 		return nil
 	}
@@ -75,13 +92,13 @@ func (nc *instance) criStarted(ctx context.Context, before, after cripull.Settin
 	nc.exports["cri_pull_mode"], nc.exports["cri_pull_setting"] = string(v.Mode), v.Setting()
 	metrics.CRIPullMode(string(v.Mode), v.Setting())
 	if v.Mode == cripull.Local {
-		log.G(ctx).WithFields(log.Fields{"setting": v.Setting(), "sandbox_image": v.SandboxImage}).Error("nodecred: " + v.Summary())
+		logs.G(ctx).WithFields(log.Fields{"setting": v.Setting(), "sandbox_image": v.SandboxImage, "detail": v.Summary()}).Error("CRI pulls images without the transfer service")
 		if nc.requireCRITransfer {
-			return fmt.Errorf("nodecred: require_cri_transfer_pull is set and CRI pulls locally (%s): %w", v.Setting(), errCRILocal)
+			return fmt.Errorf("require_cri_transfer_pull is set and CRI pulls locally (%s): %w", v.Setting(), errCRILocal)
 		}
 		return nil
 	}
-	log.G(ctx).WithField("sandbox_image", v.SandboxImage).Info("nodecred: CRI pulls images through the transfer service; node credentials serve them")
+	logs.G(ctx).WithField("sandbox_image", v.SandboxImage).Info("CRI pulls images through the transfer service; node credentials serve them")
 	if ns := nc.options.Namespaces; v.SandboxImage != "" && (len(ns) == 0 || slices.Contains(ns, criNamespace)) {
 		go warm(context.WithoutCancel(ctx), nc.source, v.SandboxImage, after.Registry.ConfigPath)
 	}
@@ -97,7 +114,7 @@ var errCRILocal = errors.New("CRI pulls would get no node credentials")
 func warm(ctx context.Context, src credentials.Source, image, hostsDir string) {
 	named, err := reference.ParseDockerRef(image)
 	if err != nil {
-		log.G(ctx).WithError(err).Warn("nodecred: sandbox image is not a valid reference; not warming credentials")
+		logs.G(ctx).WithField("sandbox_image", image).WithError(err).Warn("sandbox image is not a valid reference; not warming credentials")
 		return
 	}
 	ref := named.String()
@@ -107,11 +124,11 @@ func warm(ctx context.Context, src credentials.Source, image, hostsDir string) {
 	}
 	hosts, err := config.ConfigureHosts(ctx, opts)(reference.Domain(named))
 	if err != nil {
-		log.G(ctx).WithError(err).Warn("nodecred: cannot read the sandbox image's hosts; not warming credentials")
+		logs.G(ctx).WithField("sandbox_image", image).WithError(err).Warn("cannot read the sandbox image's hosts; not warming credentials")
 		return
 	}
 	for _, h := range hosts {
 		c, err := src.Get(ctx, credentials.Request{Host: h.Host, Ref: ref, Namespace: criNamespace})
-		log.G(ctx).WithFields(log.Fields{"host": h.Host, "credential": c.Kind(), "source": c.Source, "error": err}).Debug("nodecred: warmed sandbox image credentials")
+		logs.G(ctx).WithFields(log.Fields{"host": h.Host, "credential": c.Kind(), "source": c.Source, "error": err}).Debug("warmed sandbox image credentials")
 	}
 }

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package nodecred
 
 import (
@@ -71,7 +87,8 @@ func TestCRIStartedLocal(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 		if len(lines) != 1 || !strings.Contains(lines[0], "level=error") || !strings.Contains(lines[0], "discard_unpacked_layers = true") ||
-			!strings.Contains(lines[0], "r.example/private/pause:3.10") || !strings.Contains(lines[0], "To fix") {
+			!strings.Contains(lines[0], "r.example/private/pause:3.10") || !strings.Contains(lines[0], "To fix") ||
+			!strings.Contains(lines[0], `msg="CRI pulls images without the transfer service"`) || !strings.Contains(lines[0], "plugin=nodecred") {
 			t.Errorf("want one error line naming the setting, the sandbox image and the fix, got:\n%s", buf)
 		}
 	}

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 // Package nodecred registers nodecred's credentials plugin with containerd
 // and decorates containerd's local transfer service with it. Import it for
 // its side effects in a containerd build:
@@ -16,6 +32,7 @@ import (
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/transfer"
 	"github.com/nodecred/nodecred/version"
 )
@@ -100,7 +117,7 @@ func init() {
 				"cri_pull_mode":    "cri-not-loaded",
 				"cri_pull_setting": "",
 			}
-			log.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("nodecred: credential sources configured")
+			logs.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("credential sources configured")
 			ready()
 			return &instance{
 				source:             chain,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/containerd/log"
 
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -53,10 +54,10 @@ func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential
 				return Credential{}, r, ctx.Err()
 			}
 			if unreported(err) {
-				log.G(ctx).WithFields(log.Fields{
+				logs.G(ctx).WithFields(log.Fields{
 					"source": s.Name,
 					"host":   req.Host,
-				}).WithError(err).Warn("nodecred: credential source failed, asking the next one")
+				}).WithError(err).Warn("credential source failed, asking the next one")
 			}
 			if report {
 				r.failed = append(r.failed, failure{index: i, err: err})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/containerd/log"
 
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -154,7 +155,7 @@ func (f *reloadingFile[T]) changed(ctx context.Context, info fs.FileInfo, statEr
 	if f.state.Load() != nil && last.stamp == stamp {
 		return nil // settled by another lookup meanwhile
 	}
-	logger := log.G(ctx).WithField("path", f.path)
+	logger := logs.G(ctx).WithField("path", f.path)
 	if statErr != nil {
 		f.settle(logger, stamp, statErr, last)
 		return nil
@@ -164,7 +165,7 @@ func (f *reloadingFile[T]) changed(ctx context.Context, info fs.FileInfo, statEr
 		return nil
 	}
 	if f.secret && info.Mode().Perm()&0o077 != 0 {
-		logger.WithField("mode", info.Mode().Perm().String()).Warn("nodecred: secret file is readable by group or others")
+		logger.WithField("mode", info.Mode().Perm().String()).Warn("secret file is readable by group or others")
 	}
 	r := &fileRead{done: make(chan struct{}), deadline: time.Now().Add(f.wait)}
 	f.reading = r
@@ -187,15 +188,15 @@ func (f *reloadingFile[T]) await(ctx context.Context, r *fileRead) {
 	case <-ctx.Done():
 	case <-t.C:
 		if !r.late.Swap(true) {
-			log.G(ctx).WithField("path", f.path).WithField("waited", f.wait.String()).
-				Warn("nodecred: credential file is slow to read, serving the last good contents until it is read")
+			logs.G(ctx).WithField("path", f.path).WithField("waited", f.wait.String()).
+				Warn("credential file is slow to read, serving the last good contents until it is read")
 		}
 	}
 }
 
 // read reads and parses the file once, then publishes the result.
 func (f *reloadingFile[T]) read(ctx context.Context, r *fileRead, stamp fileStamp) {
-	logger := log.G(ctx).WithField("path", f.path)
+	logger := logs.G(ctx).WithField("path", f.path)
 	got, data, err := f.readAll(f.open, f.path, f.limit)
 	var sum [sha256.Size]byte
 	if err == nil {
@@ -234,7 +235,7 @@ func (f *reloadingFile[T]) read(ctx context.Context, r *fileRead, stamp fileStam
 	if f.replaced != nil {
 		f.replaced(last.value, v)
 	}
-	logger.Debug("nodecred: loaded credential file")
+	logger.Debug("loaded credential file")
 }
 
 // settle records a change that gave no new contents, and logs it once: a
@@ -247,7 +248,7 @@ func (f *reloadingFile[T]) settle(logger *log.Entry, stamp fileStamp, err error,
 			var zero T
 			f.replaced(last.value, zero)
 		}
-		logger.WithField("revoked", last.loaded).Warn("nodecred: credential file is missing, no credentials from it until it is back")
+		logger.WithField("revoked", last.loaded).Warn("credential file is missing, no credentials from it until it is back")
 		return
 	}
 	f.state.Store(&fileState[T]{stamp: stamp, value: last.value, loaded: last.loaded, sum: last.sum})
@@ -257,11 +258,11 @@ func (f *reloadingFile[T]) settle(logger *log.Entry, stamp fileStamp, err error,
 	switch {
 	case errors.As(err, &pe):
 		// Parse errors are built not to carry file contents.
-		logger.WithError(pe.err).Warn("nodecred: cannot parse credential file, keeping the last good contents")
+		logger.WithError(pe.err).Warn("cannot parse credential file, keeping the last good contents")
 	case errors.As(err, &nr):
-		logger.WithField("reason", nr.reason).Warn("nodecred: credential file not read, keeping the last good contents")
+		logger.WithField("reason", nr.reason).Warn("credential file not read, keeping the last good contents")
 	default:
-		logger.WithError(pathError(err)).Warn("nodecred: cannot read credential file, keeping the last good contents")
+		logger.WithError(pathError(err)).Warn("cannot read credential file, keeping the last good contents")
 	}
 }
 

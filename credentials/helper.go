@@ -18,6 +18,7 @@ import (
 	"github.com/nodecred/nodecred/internal/answercache"
 	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/internal/redact"
 	"github.com/nodecred/nodecred/metrics"
 )
@@ -141,11 +142,11 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 			reason += " (stderr: " + stderr + ")"
 		}
 		if h.misses.changed(reason) {
-			log.G(ctx).WithFields(log.Fields{
+			logs.G(ctx).WithFields(log.Fields{
 				"helper": h.program,
 				"server": serverURL,
 				"reason": reason,
-			}).Info("nodecred: credential helper has no credentials for the server")
+			}).Info("credential helper has no credentials for the server")
 		}
 		return helperAnswer{}, min(helperAnswerTTL, answercache.FailureTTL(h.timeout))
 	}

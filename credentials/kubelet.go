@@ -17,6 +17,7 @@ import (
 
 	"github.com/nodecred/nodecred/internal/answercache"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 const kubeletConfigKind = "CredentialProviderConfig"
@@ -187,7 +188,7 @@ func invalidYAML(err error) error {
 func logSkippedProviders(ctx context.Context, errs []error) {
 	for _, err := range errs {
 		if unreported(err) {
-			log.G(ctx).WithError(err).Warn("nodecred: credential provider failed, a later one served")
+			logs.G(ctx).WithError(err).Warn("credential provider failed, a later one served")
 		}
 	}
 }
@@ -239,8 +240,8 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 		np.cache.SetRenew(renew)
 		if needsServiceAccount(p) {
 			np.skip = skipServiceAccount
-			log.L.WithFields(log.Fields{"provider": p.Name, "file": e.file}).
-				Info("nodecred: credential provider skipped: " + skipServiceAccount)
+			logs.G(context.TODO()).WithFields(log.Fields{"provider": p.Name, "file": e.file, "reason": skipServiceAccount}).
+				Info("credential provider skipped")
 		}
 		ps = append(ps, np)
 	}

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package transfer
 
 import (
@@ -7,6 +23,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // credentialHelper is the registry.CredentialHelper of a re-homed registry:
@@ -26,7 +43,7 @@ type credentialHelper struct {
 var _ registry.CredentialHelper = (*credentialHelper)(nil)
 
 func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (registry.Credentials, error) {
-	logger := log.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
+	logger := logs.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
 	if h.caller != nil {
 		c, err := h.caller.GetCredentials(h.ctx, ref, host)
 		if err != nil {
@@ -34,7 +51,7 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 			return registry.Credentials{}, err
 		}
 		if c.Username != "" || c.Secret != "" || c.Header != "" {
-			logger.WithField("source", "caller").Debug("nodecred: credential decision")
+			logger.WithField("source", "caller").Debug("credential decision")
 			h.record.add(host, answerCaller, credentials.Credential{}, credentials.Report{})
 			return c, nil
 		}
@@ -55,11 +72,11 @@ func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (
 		return registry.Credentials{}, err
 	}
 	if cred.IsZero() {
-		logger.WithField("source", "none").Debug("nodecred: credential decision")
+		logger.WithField("source", "none").Debug("credential decision")
 		h.record.add(host, answerNone, cred, report)
 		return registry.Credentials{Host: host}, nil
 	}
-	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("nodecred: credential decision")
+	logger.WithFields(log.Fields{"source": cred.Source, "kind": cred.Kind()}).Debug("credential decision")
 	h.record.add(host, answerNode, cred, report)
 	if cred.IdentityToken != "" {
 		// An empty username tells containerd's authorizer the secret is an

@@ -1,12 +1,28 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package transfer
 
 import (
 	"context"
 
 	"github.com/containerd/containerd/v2/core/transfer/registry"
-	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/internal/containerdcompat"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // rehome returns a copy of r, a registry built in-process (by CRI), whose
@@ -38,7 +54,7 @@ func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (
 	res := msg.GetResolver()
 	headers, ok := containerdcompat.Headers(r)
 	if !ok {
-		log.G(ctx).Warn("nodecred: cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
+		logs.G(ctx).Warn("cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
 		headers = containerdcompat.MessageHeaders(res)
 	}
 	out, endDebug, err := containerdcompat.DebugOutput(ctx, res, nil)

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package transfer
 
 import (
@@ -10,6 +26,8 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // refusal is what a failed transfer's error says a registry refused.
@@ -106,8 +124,8 @@ func (r *record) reject(ctx context.Context, f refusal) {
 			continue
 		}
 		if h.cred.Reject() {
-			log.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
-				Info("nodecred: registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
+			logs.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
+				Info("registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
 		}
 	}
 }

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package main
 
 import (
@@ -20,6 +36,7 @@ import (
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -201,7 +218,7 @@ func newNodeHelper(ctx context.Context, configPath string) (*nodeHelper, error) 
 	}
 	sources := node.Credentials.Sources
 	if len(sources) == 0 {
-		log.G(ctx).WithField("config", configPath).Warn("nodecred: the config has no nodecred sources; no host has credentials")
+		logs.G(ctx).WithField("config", configPath).Warn("the config has no nodecred sources; no host has credentials")
 	}
 	chain, err := credentials.Build(sources)
 	if err != nil {
@@ -248,7 +265,7 @@ func (h *nodeHelper) lookup(host string) (credentials.Credential, error) {
 	if c.Source != "" {
 		fields["source"] = c.Source
 	}
-	log.G(h.ctx).WithFields(fields).Debug("nodecred: credential helper lookup")
+	logs.G(h.ctx).WithFields(fields).Debug("credential helper lookup")
 	return c, nil
 }
 
@@ -379,7 +396,7 @@ func listCandidates(ctx context.Context, sources []credentials.SourceConfig) []s
 			err = dockerConfigHosts(s.Path, func(k string) { add(authKeyHost(k)) })
 		}
 		if err != nil {
-			log.G(ctx).WithField("source", fmt.Sprintf("sources[%d]", i)).WithError(err).Warn("nodecred: cannot list the hosts of a source; they are not listed")
+			logs.G(ctx).WithField("source", fmt.Sprintf("sources[%d]", i)).WithError(err).Warn("cannot list the hosts of a source; they are not listed")
 		}
 	}
 	return hosts

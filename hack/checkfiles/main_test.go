@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package main
 
 import (
@@ -42,11 +58,9 @@ func TestProblem(t *testing.T) {
 	}
 }
 
-// In a real repository: the staged content is what counts, including a
-// large file, an executable copied in and a file that is only staged.
-func TestStagedRepository(t *testing.T) {
-	dir := t.TempDir()
-	git := func(args ...string) {
+// gitIn returns a function that runs git in dir and fails t if it fails.
+func gitIn(t *testing.T, dir string) func(args ...string) {
+	return func(args ...string) {
 		t.Helper()
 		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
 		cmd.Dir = dir
@@ -54,6 +68,13 @@ func TestStagedRepository(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
+}
+
+// In a real repository: the staged content is what counts, including a
+// large file, an executable copied in and a file that is only staged.
+func TestStagedRepository(t *testing.T) {
+	dir := t.TempDir()
+	git := gitIn(t, dir)
 	write := func(name string, data []byte, mode os.FileMode) {
 		t.Helper()
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {

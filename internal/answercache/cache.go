@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 // Package answercache is the one cache of the credential programs' answers
 // (helpers and providers): answers with a lifetime each, one program run
 // per key at a time, and renewal ahead of expiry.
@@ -12,6 +28,7 @@ import (
 	"github.com/containerd/log"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/metrics"
 )
 
@@ -248,14 +265,14 @@ func (c *Cache[V]) renewal(key string, a *answer[V], failed int) {
 	metrics.Renewal(c.kind, c.program, ok)
 	if ok {
 		if failed > 0 {
-			log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "failures": failed}).
-				Info("nodecred: credential renewal works again")
+			logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "failures": failed}).
+				Info("credential renewal works again")
 		}
 		return
 	}
 	if failed == 0 {
-		log.L.WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
-			Info("nodecred: credential renewal failed; serving the current answer until it expires and retrying")
+		logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
+			Info("credential renewal failed; serving the current answer until it expires and retrying")
 	}
 	if wait := renewalBackoff(a.expires.Sub(a.born), failed); c.clock().Add(wait).Before(a.expires) {
 		c.later(wait, func() { c.renewal(key, a, failed+1) })

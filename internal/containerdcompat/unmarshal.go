@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package containerdcompat
 
 import (
@@ -10,7 +26,8 @@ import (
 	"github.com/containerd/containerd/v2/core/streaming"
 	"github.com/containerd/containerd/v2/core/transfer/registry"
 	tstreaming "github.com/containerd/containerd/v2/core/transfer/streaming"
-	"github.com/containerd/log"
+
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // These re-implement what containerd's OCIRegistry.UnmarshalAny
@@ -78,11 +95,11 @@ func DebugOutput(ctx context.Context, res *transfertypes.RegistryResolver, sm st
 		}
 		w = tstreaming.WriteByteStream(ctx, stream)
 	} else {
-		w = log.G(ctx).Writer()
+		w = logs.G(ctx).Writer()
 	}
 	return w, func() {
 		if err := w.Close(); err != nil {
-			log.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
+			logs.G(ctx).WithError(err).Error("failed to close HTTP debug logs stream")
 		}
 	}, nil
 }

@@ -1,11 +1,28 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package execprog
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/containerd/log"
+	"github.com/nodecred/nodecred/internal/logs"
 )
 
 // maxStuckRuns is how many runs of one program may be killed but not yet
@@ -46,8 +63,8 @@ func (s *stuckRuns) add(path string, waited <-chan error) {
 			delete(s.n, path)
 		}
 		s.mu.Unlock()
-		log.L.WithField("program", path).WithField("stuck", time.Since(since).Round(time.Second).String()).
-			Info("nodecred: a credential program killed at its timeout has exited and been reaped")
+		logs.G(context.TODO()).WithField("program", path).WithField("stuck", time.Since(since).Round(time.Second).String()).
+			Info("a credential program killed at its timeout has exited and been reaped")
 	}()
 }
 

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 // Package hostmatch parses registry host patterns with the kubelet's
 // matchImages rules, matches hosts against them, and folds Docker Hub's
 // names into one host.
@@ -59,6 +75,8 @@ type PatternError struct {
 	Reason string
 }
 
+// Error quotes the pattern: a config mistake is shown with the value that
+// was written, and a host pattern is never a secret.
 func (e *PatternError) Error() string {
 	return fmt.Sprintf("host pattern %q %s", e.Pattern, e.Reason)
 }

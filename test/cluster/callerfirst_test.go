@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package cluster
 
 import (
@@ -27,14 +43,14 @@ func TestCallerFirst(t *testing.T) {
 	pod, addr := helloPod(t, "caller-secret", n.Name, withSecret.hello(), "team-pull")
 	createPod(t, pod)
 	waitRunning(t, pod, addr)
-	if !logHas(n.Containerd.Log(), "nodecred: credential decision", withSecret.hello(), "source=caller") {
+	if !logHas(n.Containerd.Log(), `msg="credential decision"`, "plugin=nodecred", withSecret.hello(), "source=caller") {
 		t.Errorf("containerd log has no caller decision for %s", withSecret.hello())
 	}
 
 	pod, addr = helloPod(t, "caller-none", n.Name, nodeServed.hello())
 	createPod(t, pod)
 	waitRunning(t, pod, addr)
-	if !logHas(n.Containerd.Log(), "nodecred: credential decision", nodeServed.hello(), "dockerconfig:") {
+	if !logHas(n.Containerd.Log(), `msg="credential decision"`, "plugin=nodecred", nodeServed.hello(), "dockerconfig:") {
 		t.Errorf("containerd log has no node credential decision for %s", nodeServed.hello())
 	}
 

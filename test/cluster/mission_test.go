@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package cluster
 
 import (
@@ -37,7 +53,7 @@ func TestMission(t *testing.T) {
 		t.Logf("pod Running and answering %s after creation", took.Round(100*time.Millisecond))
 		log := n.Containerd.Log()
 		for _, ref := range []string{reg.pause(), reg.hello()} {
-			if !logHas(log, "nodecred: credential decision", ref, "dockerconfig:") {
+			if !logHas(log, `msg="credential decision"`, "plugin=nodecred", ref, "dockerconfig:") {
 				t.Errorf("containerd log has no node credential decision for %s", ref)
 			}
 		}

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package cluster
 
 import (
@@ -70,10 +86,10 @@ func TestOneProviderConfig(t *testing.T) {
 		t.Errorf("nodecred ran the provider for %q, want the sandbox image %s only", containerdImages, reg.pause())
 	}
 	log := n.Containerd.Log()
-	if !logHas(log, "nodecred: credential decision", reg.pause(), "kubelet:"+providerDir) {
+	if !logHas(log, `msg="credential decision"`, "plugin=nodecred", reg.pause(), "kubelet:"+providerDir) {
 		t.Errorf("containerd log has no kubelet-source decision for the sandbox image")
 	}
-	if !logHas(log, "nodecred: credential decision", reg.hello(), "source=caller") {
+	if !logHas(log, `msg="credential decision"`, "plugin=nodecred", reg.hello(), "source=caller") {
 		t.Errorf("containerd log has no caller decision for the pod's image")
 	}
 }

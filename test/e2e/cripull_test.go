@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package e2e
 
 import (
@@ -43,8 +59,8 @@ func logLines(log, s string) []string {
 	return out
 }
 
-// criLocalLine is how nodecred's one line about local pull mode begins.
-const criLocalLine = "nodecred: CRI pulls images without the transfer service"
+// criLocalLine is the message of nodecred's one line about local pull mode.
+const criLocalLine = `msg="CRI pulls images without the transfer service"`
 
 // With a setting that makes CRI pull locally, the sandbox pull gets no node
 // credentials, as on stock containerd, and nodecred says so by name: one
@@ -70,7 +86,7 @@ func TestCRILocalPullModeIsNamed(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("want one line %q, got %d:\n%s", criLocalLine, len(lines), strings.Join(lines, "\n"))
 	}
-	for _, want := range []string{"level=error", "discard_unpacked_layers = true", s.image, "To fix: set it to false"} {
+	for _, want := range []string{"level=error", "plugin=nodecred", "discard_unpacked_layers = true", s.image, "To fix: set it to false"} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("line lacks %q: %s", want, lines[0])
 		}
@@ -119,7 +135,7 @@ func TestCRITransferPullModeIsExported(t *testing.T) {
 	}
 	warmed := false
 	for range 200 {
-		if len(logLines(c.Log(), "nodecred: warmed sandbox image credentials")) > 0 {
+		if len(logLines(c.Log(), `msg="warmed sandbox image credentials"`)) > 0 {
 			warmed = true
 			break
 		}
