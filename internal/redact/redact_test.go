@@ -476,6 +476,8 @@ var (
 		{"\n", ": ", "\n"},     // YAML, headers: a key starting a line
 		{` "`, `":"`, `"`},     // JSON
 		{` "`, `" : "`, `"`},   // JSON, spaced
+		{` "`, `": "`, `"`},    // JSON, indented
+		{" ", `="`, `"`},       // logfmt, quoted
 		{"?", "=", "&"},        // query string
 		{" ", ":", " "},        // Go's %+v and maps
 		{"{", ":", "}"},        // Go's %+v of a struct
