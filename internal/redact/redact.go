@@ -321,16 +321,14 @@ func randomPart(p string) bool {
 // is true for 20 hex digits or more with digits and letters (signatures),
 // for 40 of base64 in both cases (an AWS secret access key), and for 20
 // characters or more in words (runs of letters, digits, + and /) of 6 or
-// more that bear the marks of chance: 30% of their letters and digits in
-// pieces of one or two (a piece being a run of digits, of lower or of
-// upper case, or a Capitalized word), a change of class (but a capital
-// starting a word) at 22% of them, or under 22% vowels among 12 letters or
-// more. Identifiers (GetAuthorizationToken,
-// AmazonEC2ContainerRegistry_V20150921) have long pieces, few changes and
-// more vowels; short words (kube-api-access-x2b7q) and UUIDs (AWS request
-// IDs) do not count. Of random strings of 27 characters it misses about 1
-// in 1000 of base64, 1 in 80 of lower case and digits, 1 in 16 of base32
-// (TestRedactRandomTokens).
+// more that bear the marks of chance: a change of class among digits,
+// lower and upper case (but a capital starting a word) at 22% of their
+// letters and digits, or under 22% vowels among 12 letters or more.
+// Identifiers (GetAuthorizationToken, AmazonEC2ContainerRegistry_V20150921)
+// change class seldom and have more vowels; short words
+// (kube-api-access-x2b7q) and UUIDs (AWS request IDs) do not count. Of
+// random strings of 27 characters it misses about 1 in 500 of base64, 1 in
+// 80 of lower case and digits, 1 in 17 of base32 (TestRedactRandomTokens).
 func randomLooking(p string) bool {
 	const hexDigits, b64 = "0123456789abcdefABCDEF", "+/0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	switch {
@@ -342,7 +340,7 @@ func randomLooking(p string) bool {
 		strings.IndexFunc(p, unicode.IsUpper) >= 0 && strings.IndexFunc(p, unicode.IsLower) >= 0:
 		return true
 	}
-	var chars, alnum, short, changes, letters, vowels int
+	var chars, alnum, changes, letters, vowels int
 	for i := 0; i < len(p); {
 		if isUUID(p, i) {
 			i += 36
@@ -357,52 +355,25 @@ func randomLooking(p string) bool {
 			continue
 		}
 		prev := byte(0)
-		for j := i; j < w; {
-			if !isAlnum(p[j]) {
-				j++
+		for _, c := range []byte(p[i:w]) {
+			if !isAlnum(c) {
 				continue
 			}
-			e := pieceEnd(p[:w], j)
-			if e-j <= 2 {
-				short += e - j
+			class := charClass(c)
+			if prev != 0 && class != prev && (prev != 'A' || class != 'a') {
+				changes++
 			}
-			for _, c := range []byte(p[j:e]) {
-				class := charClass(c)
-				if prev != 0 && class != prev && (prev != 'A' || class != 'a') {
-					changes++
-				}
-				prev = class
-				if class != '0' {
-					letters++
-					if strings.IndexByte("aeiouAEIOU", c) >= 0 {
-						vowels++
-					}
+			prev, alnum = class, alnum+1
+			if class != '0' {
+				letters++
+				if strings.IndexByte("aeiouAEIOU", c) >= 0 {
+					vowels++
 				}
 			}
-			alnum, j = alnum+e-j, e
 		}
 		chars, i = chars+w-i, w
 	}
-	return chars >= 20 && (short*10 >= alnum*3 || changes*50 >= alnum*11 || letters >= 12 && vowels*50 < letters*11)
-}
-
-// pieceEnd returns the end of the piece at i: digits, lower case, upper
-// case, or one capital and lower case; the last capital of a run before
-// lower case starts the next piece (EC|Container).
-func pieceEnd(s string, i int) int {
-	class, j := charClass(s[i]), i+1
-	for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == class {
-		j++
-	}
-	if class == 'A' && j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
-		if j-i > 1 {
-			return j - 1
-		}
-		for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
-			j++
-		}
-	}
-	return j
+	return chars >= 20 && (changes*50 >= alnum*11 || letters >= 12 && vowels*50 < letters*11)
 }
 
 // charClass is '0' for a digit, 'a' for lower case, 'A' for upper case.
