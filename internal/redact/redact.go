@@ -19,10 +19,8 @@
 package redact
 
 import (
-	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 )
@@ -34,77 +32,36 @@ const (
 	maxRedactInput = 8 << 10
 	// maxRedacted bounds String's answer in bytes, "…" included.
 	maxRedacted = 512
-	// withheld is the answer when a known secret would still show.
-	withheld = "<output withheld>"
 )
 
 // String makes a program's output, or an error sentence about it, fit for
-// one log line. It keeps what an operator needs (host names, API names such
-// as GetAuthorizationToken, paths, error sentences, status codes, UUIDs such
-// as AWS request IDs, digests, AWS access key IDs) and puts <redacted> for:
-//   - each known secret, as given and as it reads once made one line;
-//   - the value after a secret-named key: one ending, in any case and with
-//     _ - . ignored, in password, passwd, passphrase, secret, token, auth,
-//     authorization, cookie, signature, apikey, secretkey, privatekey,
-//     accountkey, signingkey, secretaccesskey, or the key sig. So
-//     client_secret, access_token, X-Amz-Security-Token, identitytoken,
-//     authorizationToken, AWS_SECRET_ACCESS_KEY. The key is followed by = or
-//     : as in query strings, headers, JSON, YAML, logfmt, Go's %v and %q. A
-//     quoted value runs to its closing quote, an unquoted one to a space, &
-//     or quote; the scheme of an Authorization value (Basic, Bearer) stays;
-//   - the word after Bearer or Basic (unless a lower-case word), and the
-//     password of user:password@;
-//   - token shapes: JWTs, Google ya29. and 1//0 tokens and AIza keys, ECR
-//     authorization tokens (base64 of "AWS:…"), and runs of base64 or hex
-//     that read as random rather than as words (see randomLooking).
+// one log line: whitespace runs become a space, control and format
+// characters go, invalid UTF-8 becomes U+FFFD, and a line longer than
+// maxRedacted bytes is cut on a rune boundary and ends in "…".
 //
-// AWS access key IDs (AKIA…, ASIA…) stay: they name a key rather than
-// prove it, AWS and the kubelet log them, and they tell an operator which
-// key was refused.
+// It puts <redacted> for what the rules below find: the password of a URL,
+// the credential after Bearer or Basic, the value of a secret-named key,
+// JWTs, and runs of base64 or hex that read as random. Everything else
+// stays: error sentences, host names, API names, paths, status codes,
+// request IDs, digests and AWS access key IDs.
 //
-// The answer is one line of at most maxRedacted bytes: whitespace runs
-// become a space, control and format characters go, invalid UTF-8 becomes
-// U+FFFD, and a longer line is cut on a rune boundary and ends in "…". If a
-// known secret would still show (it is part of "<redacted>", say), the
-// whole answer is withheld.
-//
-// An HTTP status code with its reason phrase after a secret-named key
-// ("token: 400 Bad Request") stays, and so does the method of Go's
-// url.Error ("token: Post \"https://...\": ..."): no secret reads so. The
-// next link of an error chain ("token: credentials: ...") does not: a
-// secret could end in a colon too.
-//
-// Limits: an unquoted value holding a space, & or quote is redacted up to
-// it; prose such as "invalid token: expected …" loses the word after the
-// colon; a secret after a key not named as secret stays unless its shape
-// gives it away.
-func String(s string, secrets ...string) string {
-	var known []string
-	for _, sec := range secrets {
-		for _, k := range []string{sec, oneLine(sec)} {
-			if k != "" && !slices.Contains(known, k) {
-				known = append(known, k)
-			}
-		}
+// "key: value" with a space after the colon counts as a key only where a
+// line starts (YAML, HTTP headers) or the key is quoted (JSON): in the
+// middle of a line it is how Go error chains read ("invalid token:
+// expected two parts"), and the word after it stays. A secret there, or
+// after a key not named as secret, stays unless its shape gives it away.
+func String(s string) string {
+	cut := len(s) > maxRedactInput
+	if cut {
+		s = s[:maxRedactInput]
 	}
-	s, cut := capInput(s, known)
-	s = oneLine(s)
+	s, starts := oneLine(s)
 	if cut { // the last word may be a token cut short
 		s = strings.TrimRightFunc(s, func(r rune) bool { return r == '=' || r < 0x80 && isRunByte(byte(r)) })
 	}
 	// Spans are found on the same text, so that no rule hides a key or a
 	// secret from another, then merged and replaced at once.
 	var spans [][2]int
-	for _, k := range known {
-		for i := 0; ; {
-			j := strings.Index(s[i:], k)
-			if j < 0 {
-				break
-			}
-			spans = append(spans, [2]int{i + j, i + j + len(k)})
-			i += j + 1
-		}
-	}
 	for _, m := range userinfo.FindAllStringSubmatchIndex(s, -1) {
 		spans = append(spans, [2]int{m[2], m[3]})
 	}
@@ -115,60 +72,38 @@ func String(s string, secrets ...string) string {
 			spans = append(spans, [2]int{m[2], m[1]})
 		}
 	}
-	spans = keyValueSpans(spans, s)
+	spans = keyValueSpans(spans, s, starts)
 	spans = tokenSpans(spans, s)
-	s = truncate(replaceSpans(s, spans), maxRedacted)
-	for _, k := range known {
-		if strings.Contains(s, k) {
-			if strings.Contains(withheld, k) {
-				return ""
-			}
-			return withheld
-		}
-	}
-	return s
-}
-
-// capInput cuts s to maxRedactInput bytes, earlier if a known secret
-// straddles the cut, and reports whether it cut.
-func capInput(s string, known []string) (string, bool) {
-	if len(s) <= maxRedactInput {
-		return s, false
-	}
-	cut := maxRedactInput
-	for moved := true; moved; {
-		moved = false
-		for _, k := range known {
-			lo, hi := max(0, cut-len(k)+1), min(len(s), cut+len(k)-1)
-			if i := strings.Index(s[lo:hi], k); i >= 0 {
-				cut, moved = lo+i, true
-			}
-		}
-	}
-	return s[:cut], true
+	return truncate(replaceSpans(s, spans), maxRedacted)
 }
 
 // oneLine collapses whitespace runs into one space, drops control and
 // format characters (escape sequences, bidi overrides) and replaces
-// invalid UTF-8.
-func oneLine(s string) string {
+// invalid UTF-8. It also returns where each line of s starts in the
+// answer, after its indentation.
+func oneLine(s string) (string, []int) {
 	var b strings.Builder
 	b.Grow(len(s))
-	space := false
+	starts := []int{0}
+	space, newline := false, false
 	for _, r := range s {
 		switch {
 		case unicode.IsSpace(r):
 			space = true
+			newline = newline || r != ' ' && r != '\t' && r != '\u00a0'
 		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
 		default:
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
 			}
-			space = false
+			if newline {
+				starts = append(starts, b.Len())
+			}
+			space, newline = false, false
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return b.String(), starts
 }
 
 // replaceSpans puts one placeholder for each run of overlapping or
@@ -208,36 +143,51 @@ func truncate(s string, n int) string {
 }
 
 var (
-	// userinfo matches scheme://user:password@; group 1 is the password.
+	// userinfo matches scheme://user:password@ (group 1 the password): a
+	// proxy or registry URL a program echoes from its settings.
 	userinfo = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^/\s@:]*:([^/\s@]+)@`)
-	// schemeValue matches Bearer or Basic and the word after; group 1 is the word.
+	// schemeValue matches Bearer or Basic and the credential after (group
+	// 1): an Authorization header an HTTP debug log prints, as in Go's %v
+	// of an http.Header (map[Authorization:[Basic dXNl…]]).
 	schemeValue = regexp.MustCompile(`\b(?:Bearer|Basic) +([A-Za-z0-9+/_.~\-]+)=*`)
-	// keySep matches a key (group 1), its closing quote if any, and = or :.
-	keySep = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(?:\\*["'])? ?[=:] ?`)
-	// authScheme is the scheme at the start of an Authorization value.
-	authScheme = regexp.MustCompile(`(?i)^\[?(?:basic|bearer|digest|negotiate|token|aws4-hmac-sha256) +`)
-	// secretKeyEnds are the endings of secret-named keys, lower case, with
-	// no _ - or .
+	// keySep matches a key (group 1), its closing quote if any (group 2),
+	// and = or : with a space around it if any (group 3 the space after).
+	keySep = regexp.MustCompile(`([A-Za-z0-9_.\-]+)(\\*["'])? ?[=:]( ?)`)
+	// authScheme is the scheme of an Authorization value, which stays: ECR
+	// requests are signed "Authorization: AWS4-HMAC-SHA256 Credential=…".
+	authScheme = regexp.MustCompile(`(?i)^\[?(?:basic|bearer|aws4-hmac-sha256) +`)
+	// secretKeyEnds are the endings, lower case and without _ - or ., of
+	// the keys whose values the programs' output carries: the answer
+	// quoted back (Secret, password), STS and OAuth bodies
+	// (WebIdentityToken, subject_token, access_token, refresh_token), ECR's
+	// authorizationToken, signed request headers (X-Amz-Security-Token,
+	// Signature), a docker config (auth, identitytoken), and the other
+	// names of the same secrets in settings a program echoes (passwd,
+	// passphrase, client_secret, AWS_SECRET_ACCESS_KEY, private_key,
+	// api_key, cookie).
 	secretKeyEnds = []string{"password", "passwd", "passphrase", "secret", "token", "auth",
-		"authorization", "cookie", "signature", "apikey", "secretkey", "privatekey",
-		"accountkey", "signingkey", "secretaccesskey"}
+		"authorization", "cookie", "signature", "apikey", "privatekey", "secretaccesskey"}
 	keyFold = strings.NewReplacer("_", "", "-", "", ".", "")
 )
 
+// isSecretKey reports whether k ends in a secretKeyEnds name, or is sig
+// (an Azure SAS URL's signature).
 func isSecretKey(k string) bool {
 	k = strings.ToLower(keyFold.Replace(k))
 	return k == "sig" || slices.ContainsFunc(secretKeyEnds, func(end string) bool { return strings.HasSuffix(k, end) })
 }
 
 // keyValueSpans adds the span of the value after each secret-named key. A
-// "key" right after / is the end of a path (Post "…/token": …).
-func keyValueSpans(spans [][2]int, s string) [][2]int {
+// "key" right after / is the end of a path (Post "…/token": …); a key with
+// ": " after it in the middle of a line is part of an error chain.
+func keyValueSpans(spans [][2]int, s string, starts []int) [][2]int {
 	// reach is the end of the longest value yet; plain says it was neither
 	// quoted nor bracketed, so a plain value starting inside it ends there too.
 	reach, plain := 0, false
 	for _, m := range keySep.FindAllStringSubmatchIndex(s, -1) {
 		key, i := s[m[2]:m[3]], m[1]
-		if !isSecretKey(key) || m[2] > 0 && s[m[2]-1] == '/' {
+		prose := s[m[6]-1] == ':' && m[7] > m[6] && m[4] < 0 && !slices.Contains(starts, m[2])
+		if prose || !isSecretKey(key) || m[2] > 0 && s[m[2]-1] == '/' {
 			continue
 		}
 		if strings.HasSuffix(strings.ToLower(key), "authorization") {
@@ -249,7 +199,7 @@ func keyValueSpans(spans [][2]int, s string) [][2]int {
 			continue // inside a value that holds it whole
 		}
 		from, to := valueSpan(s, i)
-		if from == to || keptValue(s, i, from, to) {
+		if from == to {
 			continue
 		}
 		spans = append(spans, [2]int{from, to})
@@ -258,33 +208,6 @@ func keyValueSpans(spans [][2]int, s string) [][2]int {
 		}
 	}
 	return spans
-}
-
-// keptValue reports whether the value s[from:to] after a secret-named key,
-// which starts at i (before any quote), is a part of an error sentence that
-// no secret reads as, and so stays: a status with its reason phrase, or the
-// method of a url.Error.
-func keptValue(s string, i, from, to int) bool {
-	return httpStatus(s, from, to) || from == i && urlErrorMethod(s, from, to)
-}
-
-// urlErrorMethod reports whether s[from:to], after ": ", is the method of
-// Go's url.Error (`Post "https://oauth2.googleapis.com/token": dial tcp ...`).
-func urlErrorMethod(s string, from, to int) bool {
-	switch s[from:to] {
-	case "Get", "Head", "Post", "Put", "Patch", "Delete":
-		return from >= 2 && s[from-2:from] == ": " && strings.HasPrefix(s[to:], ` "`)
-	}
-	return false
-}
-
-// httpStatus reports whether s[from:to] is an HTTP status code followed by
-// its reason phrase, as in oauth2's "cannot fetch token: 400 Bad Request":
-// the status is what an operator needs, and no secret reads that way.
-func httpStatus(s string, from, to int) bool {
-	code, err := strconv.Atoi(s[from:to])
-	text := http.StatusText(code)
-	return err == nil && to-from == 3 && text != "" && strings.HasPrefix(s[to:], " "+text)
 }
 
 // valueSpan returns the value starting at i. A value opened by a quote with
@@ -333,21 +256,26 @@ func valueSpan(s string, i int) (int, int) {
 }
 
 var (
-	// tokenShape is a token known by its look: a JWT, a Google access or
-	// refresh token or API key, an ECR authorization token.
-	tokenShape = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8}|ya29\.|1//0[A-Za-z0-9_\-]|AIza[A-Za-z0-9_\-]{30}|QVdTO[A-Za-z0-9+/]{4}`)
-	// awsKeyID is an AWS access key ID.
+	// jwt is a JWT's header: Kubernetes service account tokens, which
+	// ecr-credential-provider and docker-credential-gcr exchange at STS,
+	// have parts too short to read as random alone.
+	jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8}`)
+	// awsKeyID is an AWS access key ID, which stays: it names the key an
+	// AccessDenied or a signed request (Credential=ASIA…) is about.
 	awsKeyID = regexp.MustCompile(`^A(?:KIA|SIA|ROA|IDA)[A-Z0-9]{16}$`)
-	// digest ends where a digest's hex starts: sha256: or blobs/sha256/.
+	// digest ends where a digest's hex starts (sha256: or blobs/sha256/),
+	// which stays: it names the blob a pull failed on.
 	digest = regexp.MustCompile(`sha(?:256|384|512)[:/]$`)
 )
 
 // afterDigest reports whether before ends where a digest's hex starts.
 func afterDigest(before string) bool { return digest.MatchString(before[max(0, len(before)-7):]) }
 
-// tokenSpans adds token-like runs of [A-Za-z0-9+/_%.~-] (with any = padding).
-// A run holding a token shape goes whole; otherwise each dot-separated part
-// of it (base64 and hex have no dots, host names do) goes if randomPart.
+// tokenSpans adds token-like runs of [A-Za-z0-9+/_%.~-] (with any =
+// padding): session tokens, signatures and ECR authorization tokens,
+// wherever they stand (an SDK debug log's headers, a pass store path). A
+// run holding a JWT goes whole; otherwise each dot-separated part of it
+// (base64 and hex have no dots, host names do) goes if randomPart.
 func tokenSpans(spans [][2]int, s string) [][2]int {
 	for i := 0; i < len(s); {
 		if !isRunByte(s[i]) {
@@ -361,7 +289,7 @@ func tokenSpans(spans [][2]int, s string) [][2]int {
 		if e := j + len(s[j:]) - len(strings.TrimLeft(s[j:], "=")); e == len(s) || !isRunByte(s[e]) {
 			j = e // padding, not key=value
 		}
-		if tokenShape.MatchString(s[i:j]) {
+		if jwt.MatchString(s[i:j]) {
 			spans = append(spans, [2]int{i, j})
 		} else {
 			for k := i; k < j; {
@@ -381,8 +309,9 @@ func tokenSpans(spans [][2]int, s string) [][2]int {
 }
 
 // randomPart reports whether p, with no dot, reads as random in one of its
-// /-separated parts or as a whole, digests left out; a token in a path
-// takes the path with it, and a base64 token's slashes leave none of it.
+// /-separated parts or as a whole, digests left out. A token in a path
+// takes the path with it: the parts of a base64 token that a / cuts off
+// could be too short to read as random alone.
 func randomPart(p string) bool {
 	if len(p) < 20 {
 		return false
@@ -405,18 +334,17 @@ func randomPart(p string) bool {
 }
 
 // randomLooking reports whether p reads as random rather than as words. It
-// is true for 20 hex digits or more with digits and letters, for 40 of
-// base64 in both cases (an AWS secret access key), and for 20 characters
-// or more in words (runs of letters, digits, + and /) of 6 or more that
-// bear the marks of chance: 30% of their letters and digits in pieces of
-// one or two (a piece being a run of digits, of lower or of upper case, or
-// a Capitalized word), a change of class (but a capital starting a word)
-// at 22% of them, or under 22% vowels among 12 letters or more.
+// is true for 20 hex digits or more with digits and letters (signatures),
+// for 40 of base64 in both cases (an AWS secret access key), and for 20
+// characters or more in words (runs of letters, digits, + and /) of 6 or
+// more that bear the marks of chance: a change of class among digits,
+// lower and upper case (but a capital starting a word) at 22% of their
+// letters and digits, or under 22% vowels among 12 letters or more.
 // Identifiers (GetAuthorizationToken, AmazonEC2ContainerRegistry_V20150921)
-// have long pieces, few changes and more vowels; short words
-// (kube-api-access-x2b7q) and UUIDs do not count. Of random strings of 27
-// characters it misses about 1 in 1000 of base64, 1 in 80 of lower case
-// and digits, 1 in 16 of base32 (TestRedactRandomTokens).
+// change class seldom and have more vowels; short words
+// (kube-api-access-x2b7q) and UUIDs (AWS request IDs) do not count. Of
+// random strings of 27 characters it misses about 1 in 500 of base64, 1 in
+// 80 of lower case and digits, 1 in 17 of base32 (TestRedactRandomTokens).
 func randomLooking(p string) bool {
 	const hexDigits, b64 = "0123456789abcdefABCDEF", "+/0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	switch {
@@ -428,7 +356,7 @@ func randomLooking(p string) bool {
 		strings.IndexFunc(p, unicode.IsUpper) >= 0 && strings.IndexFunc(p, unicode.IsLower) >= 0:
 		return true
 	}
-	var chars, alnum, short, changes, letters, vowels int
+	var chars, alnum, changes, letters, vowels int
 	for i := 0; i < len(p); {
 		if isUUID(p, i) {
 			i += 36
@@ -443,52 +371,25 @@ func randomLooking(p string) bool {
 			continue
 		}
 		prev := byte(0)
-		for j := i; j < w; {
-			if !isAlnum(p[j]) {
-				j++
+		for _, c := range []byte(p[i:w]) {
+			if !isAlnum(c) {
 				continue
 			}
-			e := pieceEnd(p[:w], j)
-			if e-j <= 2 {
-				short += e - j
+			class := charClass(c)
+			if prev != 0 && class != prev && (prev != 'A' || class != 'a') {
+				changes++
 			}
-			for _, c := range []byte(p[j:e]) {
-				class := charClass(c)
-				if prev != 0 && class != prev && (prev != 'A' || class != 'a') {
-					changes++
-				}
-				prev = class
-				if class != '0' {
-					letters++
-					if strings.IndexByte("aeiouAEIOU", c) >= 0 {
-						vowels++
-					}
+			prev, alnum = class, alnum+1
+			if class != '0' {
+				letters++
+				if strings.IndexByte("aeiouAEIOU", c) >= 0 {
+					vowels++
 				}
 			}
-			alnum, j = alnum+e-j, e
 		}
 		chars, i = chars+w-i, w
 	}
-	return chars >= 20 && (short*10 >= alnum*3 || changes*50 >= alnum*11 || letters >= 12 && vowels*50 < letters*11)
-}
-
-// pieceEnd returns the end of the piece at i: digits, lower case, upper
-// case, or one capital and lower case; the last capital of a run before
-// lower case starts the next piece (EC|Container).
-func pieceEnd(s string, i int) int {
-	class, j := charClass(s[i]), i+1
-	for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == class {
-		j++
-	}
-	if class == 'A' && j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
-		if j-i > 1 {
-			return j - 1
-		}
-		for j < len(s) && isAlnum(s[j]) && charClass(s[j]) == 'a' {
-			j++
-		}
-	}
-	return j
+	return chars >= 20 && (changes*50 >= alnum*11 || letters >= 12 && vowels*50 < letters*11)
 }
 
 // charClass is '0' for a digit, 'a' for lower case, 'A' for upper case.

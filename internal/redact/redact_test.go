@@ -40,8 +40,8 @@ import (
 // ECR token, an OAuth error body holding tokens), the programs sent them
 // (request headers and bodies, as an SDK debug log would show them), or
 // answered with them on success (an answer a failing caller could quote).
-// The cost of the rules shows too: "token: " in a Go error chain hides the
-// next word.
+// The error chains keep every word ("authorization token: operation
+// error", "invalid token: expected two parts").
 var realLines = []struct{ name, in, want string }{
 	{
 		name: "ecr-login v0.12.0, any failure, stdout",
@@ -51,27 +51,27 @@ var realLines = []struct{ name, in, want string }{
 	{
 		name: "ecr-login v0.12.0, ECR 403 AccessDeniedException, stderr",
 		in:   "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, https response error StatusCode: 403, RequestID: 3f6b1c2e-9a7d-4c1b-8f0e-2d5a6b7c8d9e, api error AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action\"\n",
-		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: <redacted> error ECR: GetAuthorizationToken, https response error StatusCode: 403, RequestID: 3f6b1c2e-9a7d-4c1b-8f0e-2d5a6b7c8d9e, api error AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action\"",
+		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, https response error StatusCode: 403, RequestID: 3f6b1c2e-9a7d-4c1b-8f0e-2d5a6b7c8d9e, api error AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ecr:GetAuthorizationToken on resource: * because no identity-based policy allows the ecr:GetAuthorizationToken action\"",
 	},
 	{
 		name: "ecr-login v0.12.0, ECR 400 UnrecognizedClientException, stderr",
 		in:   "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, https response error StatusCode: 400, RequestID: 0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f, api error UnrecognizedClientException: The security token included in the request is invalid.\"\n",
-		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: <redacted> error ECR: GetAuthorizationToken, https response error StatusCode: 400, RequestID: 0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f, api error UnrecognizedClientException: The security token included in the request is invalid.\"",
+		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, https response error StatusCode: 400, RequestID: 0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f, api error UnrecognizedClientException: The security token included in the request is invalid.\"",
 	},
 	{
 		name: "ecr-login v0.12.0, ECR 500 with an HTML body, stderr",
 		in:   "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, exceeded maximum number of attempts, 1, https response error StatusCode: 500, RequestID: , deserialization failed, failed to decode response body, invalid character '<' looking for beginning of value\"\n",
-		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: <redacted> error ECR: GetAuthorizationToken, exceeded maximum number of attempts, 1, https response error StatusCode: 500, RequestID: , deserialization failed, failed to decode response body, invalid character '<' looking for beginning of value\"",
+		want: "time=\"2026-11-27T04:59:59Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, exceeded maximum number of attempts, 1, https response error StatusCode: 500, RequestID: , deserialization failed, failed to decode response body, invalid character '<' looking for beginning of value\"",
 	},
 	{
 		name: "ecr-login v0.12.0, ECR token not AWS:password, stderr",
 		in:   "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"invalid token: expected two parts, got 1\"\n",
-		want: "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"invalid token: <redacted> two parts, got 1\"",
+		want: "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"invalid token: expected two parts, got 1\"",
 	},
 	{
 		name: "ecr-login v0.12.0, no credentials and IMDS off, stderr",
 		in:   "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, access disabled to EC2 IMDS via client option, or \\\"AWS_EC2_METADATA_DISABLED\\\" environment variable\"\n",
-		want: "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: <redacted> error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, access disabled to EC2 IMDS via client option, or \\\"AWS_EC2_METADATA_DISABLED\\\" environment variable\"",
+		want: "time=\"2026-11-27T05:00:00Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, no EC2 IMDS role found, operation error ec2imds: GetMetadata, access disabled to EC2 IMDS via client option, or \\\"AWS_EC2_METADATA_DISABLED\\\" environment variable\"",
 	},
 	{
 		name: "ecr-login v0.12.0, host not ECR, stderr",
@@ -86,7 +86,7 @@ var realLines = []struct{ name, in, want string }{
 	{
 		name: "ecr-login v0.12.0, web identity refused by STS, stderr",
 		in:   "time=\"2026-11-27T05:00:09Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: Incorrect token audience\"\n",
-		want: "time=\"2026-11-27T05:00:09Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: <redacted> error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: <redacted> token audience\"",
+		want: "time=\"2026-11-27T05:00:09Z\" level=error msg=\"Error retrieving credentials\" error=\"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to refresh cached credentials, failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: Incorrect token audience\"",
 	},
 	{
 		name: "ecr-login v0.12.0, AWS_PROFILE missing: panic, stderr",
@@ -131,7 +131,7 @@ var realLines = []struct{ name, in, want string }{
 	{
 		name: "ecr-credential-provider v1.37.1, service account token refused by STS, stderr",
 		in:   "I1127 05:08:18.588684   30559 main.go:167] Getting creds for private image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0\nE1127 05:08:18.593306   30559 main.go:361] Error running credential provider plugin: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to assume role: operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: Incorrect token audience\n",
-		want: "I1127 05:08:18.588684 30559 main.go:167] Getting creds for private image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0 E1127 05:08:18.593306 30559 main.go:361] Error running credential provider plugin: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to assume role: operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: <redacted> token audience",
+		want: "I1127 05:08:18.588684 30559 main.go:167] Getting creds for private image 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0 E1127 05:08:18.593306 30559 main.go:361] Error running credential provider plugin: operation error ECR: GetAuthorizationToken, get identity: get credentials: failed to assume role: operation error STS: AssumeRoleWithWebIdentity, https response error StatusCode: 400, RequestID: 7a1b2c3d-0000-4000-8000-000000000001, InvalidIdentityToken: Incorrect token audience",
 	},
 	{
 		name: "ecr-credential-provider v1.37.1, request cut short, stderr",
@@ -171,47 +171,47 @@ var realLines = []struct{ name, in, want string }{
 	{
 		name: "docker-credential-gcr v2.2.1, STS 400 invalid_grant, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 400: {\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> status code 400: {\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 400: {\"error\":\"invalid_grant\",\"error_description\":\"Invalid JWT Signature.\"}",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, STS 401 invalid_client, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 401: {\"error\":\"invalid_client\",\"error_description\":\"The OAuth client was not found.\"}\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> status code 401: {\"error\":\"invalid_client\",\"error_description\":\"The OAuth client was not found.\"}",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 401: {\"error\":\"invalid_client\",\"error_description\":\"The OAuth client was not found.\"}",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, STS 400 whose body holds tokens, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 400: {\"error\":\"invalid_request\",\"error_description\":\"token exchange rejected\",\"access_token\":\"ya29.c.FAKEaccess-token_0123456789abcdefFAKE\",\"refresh_token\":\"1//0gFAKErefreshTOKEN-0123456789\"}\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> status code 400: {\"error\":\"invalid_request\",\"error_description\":\"token exchange rejected\",\"access_token\":\"<redacted>\",\"refresh_token\":\"<redacted>\"}",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: status code 400: {\"error\":\"invalid_request\",\"error_description\":\"token exchange rejected\",\"access_token\":\"<redacted>\",\"refresh_token\":\"<redacted>\"}",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, STS answer malformed, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: failed to unmarshal response body from Secure Token Server: json: cannot unmarshal string into Go struct field TokenResponse.expires_in of type int\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> failed to unmarshal response body from Secure Token Server: json: cannot unmarshal string into Go struct field TokenResponse.expires_in of type int",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: failed to unmarshal response body from Secure Token Server: json: cannot unmarshal string into Go struct field TokenResponse.expires_in of type int",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, metadata 404, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: cannot fetch token: metadata: GCE metadata \"instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\" not defined\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> cannot fetch token: <redacted> GCE metadata \"instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\" not defined",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: cannot fetch token: metadata: GCE metadata \"instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\" not defined",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, metadata refused, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: cannot fetch token: Get \"http://127.0.0.1:1/computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\": dial tcp 127.0.0.1:1: connect: connection refused\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> cannot fetch token: Get \"http://127.0.0.1:1/computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\": dial tcp 127.0.0.1:1: connect: connection refused",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: cannot fetch token: Get \"http://127.0.0.1:1/computeMetadata/v1/instance/service-accounts/default/token?scopes=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdevstorage.read_write\": dial tcp 127.0.0.1:1: connect: connection refused",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, metadata token cut short, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: invalid token JSON from metadata: unexpected EOF\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> invalid token JSON from metadata: unexpected EOF",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: credentials: invalid token JSON from metadata: unexpected EOF",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, credentials file missing, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: docker-credential-gcr/helper: failed to detect default credentials: open /tmp/cap/missing.json: no such file or directory\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> failed to detect default credentials: open /tmp/cap/missing.json: no such file or directory",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: docker-credential-gcr/helper: failed to detect default credentials: open /tmp/cap/missing.json: no such file or directory",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, gcloud without an account, stdout",
 		in:   "docker-credential-gcr/helper: could not retrieve GCR's access token: docker-credential-gcr/helper: `gcloud config config-helper` failed: exit status 1\n",
-		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: <redacted> `gcloud config config-helper` failed: exit status 1",
+		want: "docker-credential-gcr/helper: could not retrieve GCR's access token: docker-credential-gcr/helper: `gcloud config config-helper` failed: exit status 1",
 	},
 	{
 		name: "docker-credential-gcr v2.2.1, no network for oauth2.googleapis.com, stdout",
@@ -284,6 +284,8 @@ func TestRedactSecretNamedKeys(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		// An 8-character password survived redactOutput.
 		{"login failed: password=hunter22", "login failed: password=<redacted>"},
+		{"login failed\npassword: hunter22", "login failed password: <redacted>"},
+		{"GET /v2/\r\nAuthorization: Bearer abc.def\r\n", "GET /v2/ Authorization: Bearer <redacted>"},
 		{"password: hunter22", "password: <redacted>"},
 		{"PASSWORD=hunter22 Passwd=hunter22 --password=hunter22", "PASSWORD=<redacted> Passwd=<redacted> --password=<redacted>"},
 		{`{"ServerURL":"r.example.com","Username":"u","Secret":"s3cr3t"}`, `{"ServerURL":"r.example.com","Username":"u","Secret":"<redacted>"}`},
@@ -333,10 +335,12 @@ func TestRedactTokenShapes(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"bad token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln rejected", "bad token <redacted> rejected"},
 		{"cut eyJhbGciOiJIUzI1", "cut <redacted>"},
-		{"ya29.a and ya29.c.b0AXv0zT-x_y and ya29.", "<redacted> and <redacted> and <redacted>"},
-		{"refresh 1//0gLmZ-abc failed", "refresh <redacted> failed"},
+		{"ya29.a0AfB_byDqL3x9Zk2Vw8Ht5Qp1Nm7Rs4Tu6Yv0Wx3Ez9Ab2Cd5 expired", "ya29.<redacted> expired"},
+		{"refresh 1//0gLmZ8xQ2vT5nR7kW3yH9pJ4sD6fA1cE0bU-L9Ir failed", "refresh <redacted> failed"},
 		{"key AIzaSyA1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P6Q7", "key <redacted>"},
-		{"ecr QVdTOmV5SndZWGxzYjJGa0lqb2k= and QVdTOmFiYw==", "ecr <redacted> and <redacted>"},
+		{"ecr QVdTOmV5SndZWGxzYjJGa0lqb2k= here", "ecr <redacted> here"},
+		{"blob dGhpcyBpcyBhIGxvbmcgYmFzZTY0IGJsb2IgZm9yIHRlc3Rz==", "blob <redacted>"},
+		{"invalid token: ghp_R7f9k2LmQ4xZ8vN1cT6wY3bH5jD0sA2eU9oP", "invalid token: <redacted>"},
 		{"secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY here", "secret <redacted> here"},
 		{"hex 8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4 here", "hex <redacted> here"},
 		{"pat ghp_R7f9k2LmQ4xZ8vN1cT6wY3bH5jD0sA2eU9oP here", "pat <redacted> here"},
@@ -384,6 +388,29 @@ func TestRedactRandomTokens(t *testing.T) {
 	}
 }
 
+// TestRedactKeepsSentences: error sentences, Go error chains included, come
+// through as they were.
+func TestRedactKeepsSentences(t *testing.T) {
+	for _, in := range []string{
+		"operation timed out",
+		"expected 200 got 401",
+		"error getting credentials - err: exit status 1, out: `credentials not found in native keychain`",
+		"error getting credentials - err: exec: \"docker-credential-secretservice\": executable file not found in $PATH, out: ``",
+		"invalid token: expected two parts, got 1",
+		"ecr: Failed to get authorization token: operation error ECR: GetAuthorizationToken",
+		"https response error StatusCode: 400, InvalidIdentityToken: Incorrect token audience",
+		"could not retrieve GCR's access token: credentials: status code 400",
+		"oauth2: cannot fetch token: 400 Bad Request",
+		`cannot fetch token: Post "https://oauth2.googleapis.com/token": context deadline exceeded`,
+		"failed to get refresh token: exit status 1",
+		"login refused: password: wrong length, Basic authentication failed",
+	} {
+		if got := String(in); got != in {
+			t.Errorf("String(%q)\n = %q", in, got)
+		}
+	}
+}
+
 func TestRedactKeepsOperatorWords(t *testing.T) {
 	words := []string{
 		"GetAuthorizationToken",
@@ -409,35 +436,6 @@ func TestRedactKeepsOperatorWords(t *testing.T) {
 		if got := String(in); got != in {
 			t.Errorf("String(%q) = %q", in, got)
 		}
-	}
-}
-
-func TestRedactKnownSecrets(t *testing.T) {
-	for _, c := range []struct {
-		in      string
-		secrets []string
-		want    string
-	}{
-		{"helper said hunter2hunter2 twice: hunter2hunter2", []string{"hunter2hunter2"}, "helper said <redacted> twice: <redacted>"},
-		{"short pw in a sentence", []string{"pw", ""}, "short <redacted> in a sentence"},
-		{"multi\nline\tsecret here", []string{"line\tsecret"}, "multi <redacted> here"},
-		{"ab and abc", []string{"ab", "abc"}, "<redacted> and <redacted>"},
-		{"overlap abcd", []string{"abc", "bcd"}, "overlap <redacted>"},
-		// Secrets the placeholders themselves would show.
-		{"the redacted one", []string{"redacted"}, withheld},
-		{"every e", []string{"e"}, ""},
-	} {
-		if got := String(c.in, c.secrets...); got != c.want {
-			t.Errorf("String(%q, %q) = %q, want %q", c.in, c.secrets, got, c.want)
-		}
-	}
-
-	// A secret across the input cap: nothing of it may show, even when
-	// what comes before collapses to nothing.
-	sec := "open sesame please"
-	in := strings.Repeat("\x00", maxRedactInput-6) + sec + " tail"
-	if got := String(in, sec); strings.Contains(got, "open") || strings.Contains(got, "ses") {
-		t.Errorf("redact across the cap = %q", got)
 	}
 }
 
@@ -476,7 +474,7 @@ func BenchmarkRedactLargeInput(b *testing.B) {
 	in := strings.Repeat("password=hunter22 GetAuthorizationToken eyJhbGciOiJIUzI1NiJ9 ", 1<<14)
 	b.ReportAllocs()
 	for b.Loop() {
-		String(in, "hunter22")
+		String(in)
 	}
 }
 
@@ -491,9 +489,11 @@ var (
 	}
 	fuzzForms = [][3]string{
 		{" ", "=", " "},        // logfmt, flags
-		{" ", ": ", " "},       // YAML, headers
+		{"\n", ": ", "\n"},     // YAML, headers: a key starting a line
 		{` "`, `":"`, `"`},     // JSON
 		{` "`, `" : "`, `"`},   // JSON, spaced
+		{` "`, `": "`, `"`},    // JSON, indented
+		{" ", `="`, `"`},       // logfmt, quoted
 		{"?", "=", "&"},        // query string
 		{" ", ":", " "},        // Go's %+v and maps
 		{"{", ":", "}"},        // Go's %+v of a struct
@@ -508,21 +508,20 @@ var (
 	fuzzPool = []rune("!#$%()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~éßЖ中🔑ǅ٣")
 )
 
-// FuzzRedact puts a secret after a secret-named key inside random text and
-// a known secret beside it. The secret's runes are drawn from an alphabet
-// that no other part of the input or placeholder uses, so any of them in
-// the answer is a leak, whole or in part. The known secret must not show
-// either, and the answer must be one line of bounded length.
+// FuzzRedact puts a secret after a secret-named key inside random text.
+// The secret's runes are drawn from an alphabet that no other part of the
+// input or placeholder uses, so any of them in the answer is a leak, whole
+// or in part. The answer must be one line of bounded length.
 func FuzzRedact(f *testing.F) {
-	f.Add("error: login failed:", " rejected", []byte("hunter22"), "", uint8(0), uint8(0), uint64(1<<62|0xFFFF))
-	f.Add(`{"ServerURL":"r.example.com","Username":"u",`, `}`, []byte("a long secret without spaces"), "", uint8(2), uint8(2), uint64(0xF0F0F0F0F0F0))
-	f.Add("GET /v2/token", "expires_in=3600", []byte("0123456789abcdef0123"), "", uint8(5), uint8(4), uint64(0xFFFFFFFF))
-	f.Add(`error="{`, `}"`, []byte("p"), "", uint8(0), uint8(7), uint64(0x5555))
-	f.Add("token='x", "", []byte("abc"), "", uint8(0), uint8(8), uint64(0x3333))
-	f.Add("HTTP 403", "GetAuthorizationToken", []byte("Bearer"), "Basic", uint8(19), uint8(1), uint64(0xFF00FF00))
-	f.Add(strings.Repeat(" ", maxRedactInput-10), "", []byte("0123456789"), "", uint8(0), uint8(0), uint64(0xFFFFFF))
-	f.Add("x", "y", []byte{}, "pass", uint8(0), uint8(0), uint64(0))
-	f.Fuzz(func(t *testing.T, prefix, suffix string, secret []byte, known string, key, form uint8, bits uint64) {
+	f.Add("error: login failed:", " rejected", []byte("hunter22"), uint8(0), uint8(0), uint64(1<<62|0xFFFF))
+	f.Add(`{"ServerURL":"r.example.com","Username":"u",`, `}`, []byte("a long secret without spaces"), uint8(2), uint8(2), uint64(0xF0F0F0F0F0F0))
+	f.Add("GET /v2/token", "expires_in=3600", []byte("0123456789abcdef0123"), uint8(5), uint8(4), uint64(0xFFFFFFFF))
+	f.Add(`error="{`, `}"`, []byte("p"), uint8(0), uint8(7), uint64(0x5555))
+	f.Add("token='x", "", []byte("abc"), uint8(0), uint8(8), uint64(0x3333))
+	f.Add("HTTP 403", "GetAuthorizationToken", []byte("Bearer"), uint8(19), uint8(1), uint64(0xFF00FF00))
+	f.Add(strings.Repeat(" ", maxRedactInput-10), "", []byte("0123456789"), uint8(0), uint8(0), uint64(0xFFFFFF))
+	f.Add("x", "y", []byte{}, uint8(0), uint8(0), uint64(0))
+	f.Fuzz(func(t *testing.T, prefix, suffix string, secret []byte, key, form uint8, bits uint64) {
 		k := []rune(fuzzKeys[int(key)%len(fuzzKeys)])
 		for i, r := range k { // ASCII case, at random
 			if bits>>(i%64)&1 == 1 && unicode.IsLetter(r) {
@@ -531,7 +530,7 @@ func FuzzRedact(f *testing.F) {
 		}
 		fm := fuzzForms[int(form)%len(fuzzForms)]
 		taken := string(k) + strings.ToLower(string(k)) + strings.ToUpper(string(k)) +
-			strings.Join(fm[:], "") + Placeholder + withheld + "…"
+			strings.Join(fm[:], "") + Placeholder + "…"
 		var alphabet []rune
 		for i, r := range fuzzPool {
 			if bits>>(i%64)&1 == 1 && !strings.ContainsRune(taken, r) {
@@ -556,24 +555,11 @@ func FuzzRedact(f *testing.F) {
 				return r
 			}, strings.ToValidUTF8(s, "\uFFFD"))
 		}
-		prefix, suffix, known = notAlphabet(prefix), notAlphabet(suffix), notAlphabet(known)
-		in := prefix + known + fm[0] + string(k) + fm[1] + sec.String() + fm[2] + suffix + known
-
-		to := len(in) - len(fm[2]+suffix+known)
-		from := to - sec.Len()
-		start := from
-		if strings.HasSuffix(fm[1], `"`) || strings.HasSuffix(fm[1], "'") {
-			start = from - 1
-		}
-		if keptValue(in, start, from, to) {
-			return // kept on purpose: a status, an error-chain link or a method reads so
-		}
-		got := String(in, known)
+		prefix, suffix = notAlphabet(prefix), notAlphabet(suffix)
+		in := prefix + fm[0] + string(k) + fm[1] + sec.String() + fm[2] + suffix
+		got := String(in)
 		if i := strings.IndexFunc(got, func(r rune) bool { return slices.Contains(alphabet, r) }); i >= 0 {
 			t.Fatalf("secret %q after %q shows in\n%q\nas\n%q", sec.String(), string(k)+fm[1], in, got)
-		}
-		if known != "" && strings.Contains(got, known) {
-			t.Fatalf("known secret %q shows in %q", known, got)
 		}
 		if len(got) > maxRedacted || !utf8.ValidString(got) || strings.IndexFunc(got, func(r rune) bool {
 			return unicode.IsControl(r) || r != ' ' && unicode.IsSpace(r)
