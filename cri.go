@@ -92,7 +92,7 @@ func (nc *instance) criStarted(ctx context.Context, before, after cripull.Settin
 	nc.exports["cri_pull_mode"], nc.exports["cri_pull_setting"] = string(v.Mode), v.Setting()
 	metrics.CRIPullMode(string(v.Mode), v.Setting())
 	if v.Mode == cripull.Local {
-		logs.G(ctx).WithFields(log.Fields{"setting": v.Setting(), "sandbox_image": v.SandboxImage, "detail": v.Summary()}).Error("CRI pulls images without the transfer service")
+		logs.With(ctx, log.Fields{"setting": v.Setting(), "sandbox_image": v.SandboxImage, "detail": v.Summary()}).Error("CRI pulls images without the transfer service")
 		if nc.requireCRITransfer {
 			return fmt.Errorf("require_cri_transfer_pull is set and CRI pulls locally (%s): %w", v.Setting(), errCRILocal)
 		}
@@ -129,6 +129,6 @@ func warm(ctx context.Context, src credentials.Source, image, hostsDir string) {
 	}
 	for _, h := range hosts {
 		c, err := src.Get(ctx, credentials.Request{Host: h.Host, Ref: ref, Namespace: criNamespace})
-		logs.G(ctx).WithFields(log.Fields{"host": h.Host, "credential": c.Kind(), "source": c.Source, "error": err}).Debug("warmed sandbox image credentials")
+		logs.With(ctx, log.Fields{"host": h.Host, "credential": c.Kind(), "source": c.Source, "error": err}).Debug("warmed sandbox image credentials")
 	}
 }

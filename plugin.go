@@ -117,7 +117,7 @@ func init() {
 				"cri_pull_mode":    "cri-not-loaded",
 				"cri_pull_setting": "",
 			}
-			logs.G(ic.Context).WithFields(log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("credential sources configured")
+			logs.With(ic.Context, log.Fields{"sources": ic.Meta.Exports["sources"], "version": ic.Meta.Exports["version"]}).Info("credential sources configured")
 			ready()
 			return &instance{
 				source:             chain,

@@ -43,7 +43,7 @@ type credentialHelper struct {
 var _ registry.CredentialHelper = (*credentialHelper)(nil)
 
 func (h *credentialHelper) GetCredentials(_ context.Context, ref, host string) (registry.Credentials, error) {
-	logger := logs.G(h.ctx).WithFields(log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
+	logger := logs.With(h.ctx, log.Fields{"host": host, "ref": ref, "namespace": h.namespace})
 	if h.caller != nil {
 		c, err := h.caller.GetCredentials(h.ctx, ref, host)
 		if err != nil {

@@ -44,7 +44,7 @@ import (
 // The returned func ends the caller's credential stream; call it once the
 // transfer is done.
 func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (*registry.OCIRegistry, func(), error) {
-	msg, caller, endStreams, err := containerdcompat.ReadBack(ctx, r)
+	msg, caller, streams, err := containerdcompat.ReadBack(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,14 +59,14 @@ func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (
 	}
 	out, endDebug, err := containerdcompat.DebugOutput(ctx, res, nil)
 	if err != nil {
-		endStreams()
+		streams.Close()
 		return nil, nil, err
 	}
 	nr, err := containerdcompat.BuildRegistry(ctx, msg.GetReference(), res, headers, h, out)
 	if err != nil {
 		endDebug()
-		endStreams()
+		streams.Close()
 		return nil, nil, err
 	}
-	return nr, func() { endDebug(); endStreams() }, nil
+	return nr, func() { endDebug(); streams.Close() }, nil
 }

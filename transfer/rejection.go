@@ -124,7 +124,7 @@ func (r *record) reject(ctx context.Context, f refusal) {
 			continue
 		}
 		if h.cred.Reject() {
-			logs.G(ctx).WithFields(log.Fields{"host": h.host, "source": h.cred.Source}).
+			logs.With(ctx, log.Fields{"host": h.host, "source": h.cred.Source}).
 				Info("registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
 		}
 	}

@@ -265,7 +265,7 @@ func (h *nodeHelper) lookup(host string) (credentials.Credential, error) {
 	if c.Source != "" {
 		fields["source"] = c.Source
 	}
-	logs.G(h.ctx).WithFields(fields).Debug("credential helper lookup")
+	logs.With(h.ctx, fields).Debug("credential helper lookup")
 	return c, nil
 }
 

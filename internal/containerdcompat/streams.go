@@ -171,9 +171,10 @@ func (s *servingEnd) Close() error {
 // ReadBack returns the message OCIRegistry.MarshalAny makes of r, which
 // carries the options r was built with, and, when r has a credential
 // helper, a helper that asks it through the stream MarshalAny serves it
-// on. The returned func ends that stream; call it once the helper is no
-// longer needed.
-func ReadBack(ctx context.Context, r *registry.OCIRegistry) (*transfertypes.OCIRegistry, *CallerCredentials, func(), error) {
+// on. Close the returned streams once the helper is no longer needed; they
+// are returned rather than their Close method value, which would cost an
+// allocation per pull.
+func ReadBack(ctx context.Context, r *registry.OCIRegistry) (*transfertypes.OCIRegistry, *CallerCredentials, *LocalStreams, error) {
 	streams := NewLocalStreams()
 	a, err := r.MarshalAny(ctx, streams)
 	if err != nil {
@@ -191,5 +192,5 @@ func ReadBack(ctx context.Context, r *registry.OCIRegistry) (*transfertypes.OCIR
 			caller = NewCallerCredentials(p)
 		}
 	}
-	return &msg, caller, streams.Close, nil
+	return &msg, caller, streams, nil
 }

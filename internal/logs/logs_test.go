@@ -39,3 +39,20 @@ func TestEntriesCarryTheIdentityField(t *testing.T) {
 		t.Errorf("log line %q lacks plugin=nodecred or the message", got)
 	}
 }
+
+func TestWithAddsTheIdentityToTheFields(t *testing.T) {
+	var buf bytes.Buffer
+	l := logrus.New()
+	l.SetOutput(&buf)
+	l.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true})
+	ctx := log.WithLogger(context.Background(), logrus.NewEntry(l))
+
+	With(ctx, log.Fields{"host": "registry.example.com"}).Info("credential decision")
+
+	got := buf.String()
+	for _, want := range []string{"plugin=nodecred", "host=registry.example.com", `msg="credential decision"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log line %q lacks %s", got, want)
+		}
+	}
+}
