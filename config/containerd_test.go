@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/nodecred/nodecred/cripull"
 )
 
@@ -48,11 +50,19 @@ func TestLoadContainerd(t *testing.T) {
 [plugins."io.containerd.credentials.v1.nodecred"]
   pushh = true
 `)
-	if _, err := LoadContainerd(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `unknown key "pushh"`) {
-		t.Fatalf("err = %v, want the unknown key named", err)
+	if _, err := LoadContainerd(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `unknown key "pushh"`) || !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("err = %v, want the unknown key named, as errdefs.ErrInvalidArgument", err)
 	}
-	if _, err := LoadContainerd(context.Background(), filepath.Join(dir, "missing.toml")); err == nil {
-		t.Fatal("missing file: no error")
+	badCRI := write("badcri.toml", `version = 3
+[plugins."io.containerd.cri.v1.images"]
+  max_concurrent_downloads = "many"
+`)
+	if _, err := LoadContainerd(context.Background(), badCRI); err == nil || !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("err = %v, want errdefs.ErrInvalidArgument", err)
+	}
+	// Not a field's value: not errdefs.ErrInvalidArgument.
+	if _, err := LoadContainerd(context.Background(), filepath.Join(dir, "missing.toml")); err == nil || errdefs.IsInvalidArgument(err) {
+		t.Fatalf("missing file: err = %v, want one that is not errdefs.ErrInvalidArgument", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // CRIImagesSection is CRI's image service section in a version 3 or later
@@ -123,7 +124,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 		MaxConcurrentDownloads:     3,
 	}
 	if _, err := c.Decode(ctx, CRIImagesSection, &dec); err != nil {
-		return CRIImages{}, fmt.Errorf("%s: [plugins.%q]: %w", path, CRIImagesSection, err)
+		return CRIImages{}, fmt.Errorf("%s: %w", path, fielderr.New(fmt.Sprintf("[plugins.%q]", CRIImagesSection), "%w", err))
 	}
 	out := CRIImages{
 		V2:                         v2,
@@ -168,7 +169,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	for endpoint, a := range dec.Registry.Auths {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return CRIImages{}, fmt.Errorf("%s: registry.auths: key %q is not a URL: %w", path, endpoint, err)
+			return CRIImages{}, fmt.Errorf("%s: %w", path, fielderr.New("registry.auths", "key %q is not a URL: %w", endpoint, err))
 		}
 		host := endpoint
 		if u.Scheme != "" {
