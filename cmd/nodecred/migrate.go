@@ -211,7 +211,10 @@ func migrateHostsDir(configPath, flag string, writes bool) (string, bool, error)
 		}
 	}
 	if writes && !filepath.IsAbs(dir) {
-		return "", false, fmt.Errorf("hosts directory %q is not an absolute path", dir)
+		if flag != "" {
+			return "", false, fmt.Errorf("--hosts-dir %q is not an absolute path", dir)
+		}
+		return "", false, fmt.Errorf("hosts directory %q (CRI's registry.config_path) is not an absolute path", dir)
 	}
 	return dir, writes && configPath != dir, nil
 }

@@ -364,3 +364,31 @@ func TestMigrateWithNodecredSection(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateFlagErrorsNameTheFlag: a bad --out or --hosts-dir is named
+// with its value.
+func TestMigrateFlagErrorsNameTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	text := `version = 3
+[plugins."io.containerd.cri.v1.images".registry.configs."r.example.com".auth]
+  username = "robot"
+  password = "pw-six"
+[plugins."io.containerd.cri.v1.images".registry.mirrors."docker.io"]
+  endpoint = ["https://mirror.gcr.io"]
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		o    migrateOptions
+		want string
+	}{
+		{migrateOptions{configPath: cfg, authPath: "auth.json", hostsDir: filepath.Join(dir, "certs.d")}, `--out "auth.json" is not an absolute path`},
+		{migrateOptions{configPath: cfg, authPath: filepath.Join(dir, "auth.json"), hostsDir: "certs.d"}, `--hosts-dir "certs.d" is not an absolute path`},
+	} {
+		if err := migrate(context.Background(), &bytes.Buffer{}, tt.o); err == nil || err.Error() != tt.want {
+			t.Errorf("err = %v, want %s", err, tt.want)
+		}
+	}
+}
