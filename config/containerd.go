@@ -48,13 +48,24 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		node.Credentials = cfg
 	}
 	node.HostsDir = criHostsDir(c)
-	section, _ := c.Plugins[cripull.Section].(map[string]any)
-	settings, err := cripull.FromSection(section)
+	settings, err := criPull(c, path)
 	if err != nil {
-		return Node{}, fmt.Errorf("%s: %w", path, err)
+		return Node{}, err
 	}
 	node.CRI = cripull.Decide(settings)
 	return node, nil
+}
+
+// criPull reads the settings that decide CRI's pull mode from c, the
+// migrated config read from path, over CRI's defaults: LoadContainerd and
+// LoadCRIImages read them alike.
+func criPull(c srvconfig.Config, path string) (cripull.Settings, error) {
+	section, _ := c.Plugins[cripull.Section].(map[string]any)
+	s, err := cripull.FromSection(section)
+	if err != nil {
+		return cripull.Settings{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // criSections are CRI's image config sections in version 3 and version 2

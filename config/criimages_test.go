@@ -205,7 +205,7 @@ func summary(c CRIImages) string {
 		configs[h] = c.Configs[h].Auth != nil
 	}
 	return fmt.Sprintf("config_path=%q mirrors=%v configs(with auth)=%v max_concurrent_downloads=%d use_local_image_pull=%t disable_snapshot_annotations=%t discard_unpacked_layers=%t image_pull_with_sync_fs=%t",
-		c.ConfigPath, c.Mirrors, configs, c.MaxConcurrentDownloads, c.UseLocalImagePull, c.DisableSnapshotAnnotations, c.DiscardUnpackedLayers, c.ImagePullWithSyncFs)
+		c.Pull.Registry.ConfigPath, c.Mirrors, configs, c.Pull.MaxConcurrentDownloads, c.Pull.UseLocalImagePull, c.Pull.DisableSnapshotAnnotations, c.Pull.DiscardUnpackedLayers, c.Pull.ImagePullWithSyncFs)
 }
 
 func TestLoadCRIImagesErrors(t *testing.T) {

@@ -78,13 +78,13 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		return usageError{err}
 	}
 	stays := unmovable(cri, section)
-	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || cri.MaxConcurrentDownloads != 3
+	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || cri.Pull.MaxConcurrentDownloads != 3
 	if !moves && len(stays) == 0 {
 		fmt.Fprintf(out, "%s sets none of the settings that make CRI pull outside the transfer service: nothing to migrate\n", o.configPath)
 		return nil
 	}
 
-	hostsDir, setConfigPath, err := migrateHostsDir(cri.ConfigPath, o.hostsDir, len(files) > 0)
+	hostsDir, setConfigPath, err := migrateHostsDir(cri.Pull.Registry.ConfigPath, o.hostsDir, len(files) > 0)
 	if err != nil {
 		return usageError{err}
 	}
@@ -137,8 +137,8 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		if setConfigPath {
 			fmt.Fprintf(out, "[plugins.%q.registry]\n  config_path = %q\n\n", section, hostsDir)
 		}
-		if cri.MaxConcurrentDownloads != 3 {
-			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.MaxConcurrentDownloads)
+		if cri.Pull.MaxConcurrentDownloads != 3 {
+			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.Pull.MaxConcurrentDownloads)
 		}
 		why := "make CRI pull outside the transfer service"
 		if len(authHosts) > 0 {
@@ -263,8 +263,8 @@ func deletions(cri ncconfig.CRIImages, section string) []string {
 	for _, host := range sortedKeys(cri.Mirrors) {
 		out = append(out, fmt.Sprintf("[plugins.%q.registry.mirrors.%q]", section, host))
 	}
-	if cri.MaxConcurrentDownloads != 3 {
-		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.MaxConcurrentDownloads, section))
+	if cri.Pull.MaxConcurrentDownloads != 3 {
+		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.Pull.MaxConcurrentDownloads, section))
 	}
 	return out
 }
@@ -287,16 +287,16 @@ func unmovable(cri ncconfig.CRIImages, section string) []string {
 		containerdWhere = fmt.Sprintf("[plugins.%q.containerd]", section)
 	}
 	var out []string
-	if cri.UseLocalImagePull {
+	if cri.Pull.UseLocalImagePull {
 		out = append(out, fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where))
 	}
-	if cri.DisableSnapshotAnnotations == (runtime.GOOS == "windows") {
-		out = append(out, fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", cri.DisableSnapshotAnnotations, containerdWhere, !cri.DisableSnapshotAnnotations))
+	if cri.Pull.DisableSnapshotAnnotations == (runtime.GOOS == "windows") {
+		out = append(out, fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", cri.Pull.DisableSnapshotAnnotations, containerdWhere, !cri.Pull.DisableSnapshotAnnotations))
 	}
-	if cri.DiscardUnpackedLayers {
+	if cri.Pull.DiscardUnpackedLayers {
 		out = append(out, fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere))
 	}
-	if cri.ImagePullWithSyncFs {
+	if cri.Pull.ImagePullWithSyncFs {
 		out = append(out, fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where))
 	}
 	return out
