@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/cripull"
 )
 
 func migrateCommand() *cli.Command {
@@ -78,7 +78,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		return usageError{err}
 	}
 	stays := unmovable(cri, section)
-	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || cri.Pull.MaxConcurrentDownloads != 3
+	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || sets(cri.Pull, "max_concurrent_downloads")
 	if !moves && len(stays) == 0 {
 		fmt.Fprintf(out, "%s sets none of the settings that make CRI pull outside the transfer service: nothing to migrate\n", o.configPath)
 		return nil
@@ -137,7 +137,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		if setConfigPath {
 			fmt.Fprintf(out, "[plugins.%q.registry]\n  config_path = %q\n\n", section, hostsDir)
 		}
-		if cri.Pull.MaxConcurrentDownloads != 3 {
+		if sets(cri.Pull, "max_concurrent_downloads") {
 			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.Pull.MaxConcurrentDownloads)
 		}
 		why := "make CRI pull outside the transfer service"
@@ -263,7 +263,7 @@ func deletions(cri ncconfig.CRIImages, section string) []string {
 	for _, host := range sortedKeys(cri.Mirrors) {
 		out = append(out, fmt.Sprintf("[plugins.%q.registry.mirrors.%q]", section, host))
 	}
-	if cri.Pull.MaxConcurrentDownloads != 3 {
+	if sets(cri.Pull, "max_concurrent_downloads") {
 		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.Pull.MaxConcurrentDownloads, section))
 	}
 	return out
@@ -278,8 +278,49 @@ func authsHost(endpoint string) string {
 	return endpoint
 }
 
+// movedTriggers are the local-pull settings (cripull's triggers) that
+// migrate moves onto the transfer service; every other trigger is listed
+// by unmovable. TestMigrateKnowsEveryTrigger holds the two lists to
+// cripull's.
+var movedTriggers = []string{"registry.mirrors", "registry.configs", "registry.auths", "max_concurrent_downloads"}
+
+// unmovableTexts say, for each local-pull setting that has no
+// transfer-service equivalent, by its trigger key, what to change in
+// where (or, for a key of CRI's containerd table in a version 2 config,
+// containerdWhere) and what that costs.
+var unmovableTexts = map[string]func(s cripull.Settings, where, containerdWhere string) string{
+	"use_local_image_pull": func(_ cripull.Settings, where, _ string) string {
+		return fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where)
+	},
+	"disable_snapshot_annotations": func(s cripull.Settings, _, containerdWhere string) string {
+		return fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", s.DisableSnapshotAnnotations, containerdWhere, !s.DisableSnapshotAnnotations)
+	},
+	"discard_unpacked_layers": func(_ cripull.Settings, _, containerdWhere string) string {
+		return fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere)
+	},
+	"image_pull_with_sync_fs": func(_ cripull.Settings, where, _ string) string {
+		return fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where)
+	},
+}
+
+// pullTriggers are the settings that make CRI pull locally, as cripull
+// decides, in containerd's order.
+func pullTriggers(s cripull.Settings) []cripull.Trigger {
+	v := cripull.Decide(s)
+	if v.Reason == nil {
+		return nil
+	}
+	return append([]cripull.Trigger{*v.Reason}, v.Others...)
+}
+
+// sets reports whether s sets the local-pull setting key.
+func sets(s cripull.Settings, key string) bool {
+	return slices.ContainsFunc(pullTriggers(s), func(t cripull.Trigger) bool { return t.Key == key })
+}
+
 // unmovable lists the local-pull settings that have no transfer-service
-// equivalent, each with what changing it costs.
+// equivalent, each with what changing it costs: cripull's triggers that
+// migrate does not move.
 func unmovable(cri ncconfig.CRIImages, section string) []string {
 	where := fmt.Sprintf("[plugins.%q]", section)
 	containerdWhere := where
@@ -287,17 +328,15 @@ func unmovable(cri ncconfig.CRIImages, section string) []string {
 		containerdWhere = fmt.Sprintf("[plugins.%q.containerd]", section)
 	}
 	var out []string
-	if cri.Pull.UseLocalImagePull {
-		out = append(out, fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where))
-	}
-	if cri.Pull.DisableSnapshotAnnotations == (runtime.GOOS == "windows") {
-		out = append(out, fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", cri.Pull.DisableSnapshotAnnotations, containerdWhere, !cri.Pull.DisableSnapshotAnnotations))
-	}
-	if cri.Pull.DiscardUnpackedLayers {
-		out = append(out, fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere))
-	}
-	if cri.Pull.ImagePullWithSyncFs {
-		out = append(out, fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where))
+	for _, t := range pullTriggers(cri.Pull) {
+		if slices.Contains(movedTriggers, t.Key) {
+			continue
+		}
+		if text, ok := unmovableTexts[t.Key]; ok {
+			out = append(out, text(cri.Pull, where, containerdWhere))
+		} else {
+			out = append(out, fmt.Sprintf("%s: %s", t, t.Fix))
+		}
 	}
 	return out
 }
