@@ -70,20 +70,30 @@ func (t Trigger) String() string { return t.Key + " = " + t.Value }
 // migrates into Section.
 const v2Section = "io.containerd.grpc.v1.cri"
 
-// table names the table that holds the key as an operator writes it: in a
-// version 2 config, all but use_local_image_pull are written in CRI's
-// version 2 section (the snapshot keys in its containerd table), and
-// containerd's migration lays them over Section, so a value set in Section
-// there is overridden.
-func (t Trigger) table() string {
-	v3 := fmt.Sprintf("[plugins.%q]", Section)
-	switch t.Key {
-	case "use_local_image_pull":
-		return v3
-	case "disable_snapshot_annotations", "discard_unpacked_layers":
-		return fmt.Sprintf("%s (in a version 2 config, [plugins.%q.containerd])", v3, v2Section)
+// Table is the table an operator writes the trigger's key in: Section,
+// or, with v2 (a version 2 config that keeps CRI's image keys in CRI's
+// version 2 section), that version 2 section, from which containerd's
+// migration lays them over Section (so a value set in Section there is
+// overridden): the snapshot keys in its containerd table, and
+// use_local_image_pull, which the migration does not move, in Section
+// still.
+func (t Trigger) Table(v2 bool) string {
+	switch {
+	case !v2 || t.Key == "use_local_image_pull":
+		return fmt.Sprintf("[plugins.%q]", Section)
+	case t.Key == "disable_snapshot_annotations" || t.Key == "discard_unpacked_layers":
+		return fmt.Sprintf("[plugins.%q.containerd]", v2Section)
 	}
-	return fmt.Sprintf("%s (in a version 2 config, [plugins.%q])", v3, v2Section)
+	return fmt.Sprintf("[plugins.%q]", v2Section)
+}
+
+// table names the table that holds the key in either config version.
+func (t Trigger) table() string {
+	v3, v2 := t.Table(false), t.Table(true)
+	if v2 == v3 {
+		return v3
+	}
+	return fmt.Sprintf("%s (in a version 2 config, %s)", v3, v2)
 }
 
 // Triggers lists the settings other than use_local_image_pull that make

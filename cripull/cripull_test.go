@@ -156,3 +156,29 @@ func TestSummaryNamesTheVersion2Table(t *testing.T) {
 		}
 	}
 }
+
+// TestTable: a version 2 config keeps CRI's image keys in CRI's version 2
+// section, but not use_local_image_pull, which containerd's migration does
+// not move.
+func TestTable(t *testing.T) {
+	const v3, v2, v2ctrd = `[plugins."io.containerd.cri.v1.images"]`, `[plugins."io.containerd.grpc.v1.cri"]`, `[plugins."io.containerd.grpc.v1.cri".containerd]`
+	for _, tt := range []struct {
+		key        string
+		inV3, inV2 string
+	}{
+		{"use_local_image_pull", v3, v3},
+		{"disable_snapshot_annotations", v3, v2ctrd},
+		{"discard_unpacked_layers", v3, v2ctrd},
+		{"registry.mirrors", v3, v2},
+		{"max_concurrent_downloads", v3, v2},
+		{"image_pull_with_sync_fs", v3, v2},
+	} {
+		tr := Trigger{Key: tt.key}
+		if got := tr.Table(false); got != tt.inV3 {
+			t.Errorf("%s: Table(false) = %s, want %s", tt.key, got, tt.inV3)
+		}
+		if got := tr.Table(true); got != tt.inV2 {
+			t.Errorf("%s: Table(true) = %s, want %s", tt.key, got, tt.inV2)
+		}
+	}
+}

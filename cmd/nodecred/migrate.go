@@ -77,7 +77,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	stays := unmovable(cri, section)
+	stays := unmovable(cri)
 	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || sets(cri.Pull, "max_concurrent_downloads")
 	if !moves && len(stays) == 0 {
 		fmt.Fprintf(out, "%s sets none of the settings that make CRI pull outside the transfer service: nothing to migrate\n", o.configPath)
@@ -286,20 +286,19 @@ var movedTriggers = []string{"registry.mirrors", "registry.configs", "registry.a
 
 // unmovableTexts say, for each local-pull setting that has no
 // transfer-service equivalent, by its trigger key, what to change in
-// where (or, for a key of CRI's containerd table in a version 2 config,
-// containerdWhere) and what that costs.
-var unmovableTexts = map[string]func(s cripull.Settings, where, containerdWhere string) string{
-	"use_local_image_pull": func(_ cripull.Settings, where, _ string) string {
-		return fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where)
+// table, the table that holds it, and what that costs.
+var unmovableTexts = map[string]func(s cripull.Settings, table string) string{
+	"use_local_image_pull": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", table)
 	},
-	"disable_snapshot_annotations": func(s cripull.Settings, _, containerdWhere string) string {
-		return fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", s.DisableSnapshotAnnotations, containerdWhere, !s.DisableSnapshotAnnotations)
+	"disable_snapshot_annotations": func(s cripull.Settings, table string) string {
+		return fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", s.DisableSnapshotAnnotations, table, !s.DisableSnapshotAnnotations)
 	},
-	"discard_unpacked_layers": func(_ cripull.Settings, _, containerdWhere string) string {
-		return fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere)
+	"discard_unpacked_layers": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", table)
 	},
-	"image_pull_with_sync_fs": func(_ cripull.Settings, where, _ string) string {
-		return fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where)
+	"image_pull_with_sync_fs": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", table)
 	},
 }
 
@@ -321,21 +320,16 @@ func sets(s cripull.Settings, key string) bool {
 // unmovable lists the local-pull settings that have no transfer-service
 // equivalent, each with what changing it costs: cripull's triggers that
 // migrate does not move.
-func unmovable(cri ncconfig.CRIImages, section string) []string {
-	where := fmt.Sprintf("[plugins.%q]", section)
-	containerdWhere := where
-	if section != ncconfig.CRIImagesSection {
-		containerdWhere = fmt.Sprintf("[plugins.%q.containerd]", section)
-	}
+func unmovable(cri ncconfig.CRIImages) []string {
 	var out []string
 	for _, t := range pullTriggers(cri.Pull) {
 		if slices.Contains(movedTriggers, t.Key) {
 			continue
 		}
 		if text, ok := unmovableTexts[t.Key]; ok {
-			out = append(out, text(cri.Pull, where, containerdWhere))
+			out = append(out, text(cri.Pull, t.Table(cri.V2)))
 		} else {
-			out = append(out, fmt.Sprintf("%s: %s", t, t.Fix))
+			out = append(out, fmt.Sprintf("%s in %s: %s", t, t.Table(cri.V2), t.Fix))
 		}
 	}
 	return out

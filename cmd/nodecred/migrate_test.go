@@ -170,6 +170,16 @@ func TestMigrateEdits(t *testing.T) {
 			"[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"HOSTS\"",
 		},
 		files: []string{"docker.io/hosts.toml"},
+	}, {
+		name:    "version 2: use_local_image_pull is in the version 3 section, which containerd's migration does not move it from",
+		version: 2,
+		config: "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  discard_unpacked_layers = true\n" +
+			"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+			"[" + images + "]\n  use_local_image_pull = true\n",
+		want: []string{
+			"use_local_image_pull = true in [" + images + "]: delete it",
+			`discard_unpacked_layers = true in [plugins."io.containerd.grpc.v1.cri".containerd]: delete it`,
+		},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
