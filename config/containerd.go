@@ -25,9 +25,13 @@ type Node struct {
 
 // DeprecatedAuth is one CRI registry.configs.<host>.auth entry.
 type DeprecatedAuth struct {
-	Username      string
-	Password      credentials.Secret
-	Auth          credentials.Secret // base64 of user:password
+	// Username is username.
+	Username string
+	// Password is password.
+	Password credentials.Secret
+	// Auth is auth: base64 of user:password.
+	Auth credentials.Secret
+	// IdentityToken is identitytoken: a registry refresh token.
 	IdentityToken credentials.Secret
 }
 

@@ -55,9 +55,13 @@ type RegistryConfig struct {
 // RegistryTLS is one registry.configs.<host>.tls table, as containerd 1.7
 // read it.
 type RegistryTLS struct {
-	CAFile             string
-	CertFile           string
-	KeyFile            string
+	// CAFile is ca_file: the CA certificate to trust.
+	CAFile string
+	// CertFile is cert_file: the client certificate.
+	CertFile string
+	// KeyFile is key_file: the client certificate's key.
+	KeyFile string
+	// InsecureSkipVerify is insecure_skip_verify.
 	InsecureSkipVerify bool
 }
 

@@ -6,8 +6,10 @@
 // 2.4.2, applied in its order.
 //
 // The daemon reads CRI's live image config (FromConfig) and the CLI reads
-// containerd's config file (FromSection); both decide with Decide, and
-// `nodecred migrate` can list the triggers with Triggers.
+// containerd's config file (FromSection, through package config); both
+// decide with Decide. Its triggers are the one list of these settings:
+// `nodecred migrate` lists those it cannot move from them, in the table
+// each is written in (Trigger.Table).
 package cripull
 
 import (
@@ -29,22 +31,36 @@ const defaultMaxConcurrentDownloads = 3
 // Settings are the keys of CRI's image config that decide its pull mode,
 // under their TOML names.
 type Settings struct {
-	UseLocalImagePull          bool              `toml:"use_local_image_pull"`
-	DisableSnapshotAnnotations bool              `toml:"disable_snapshot_annotations"`
-	DiscardUnpackedLayers      bool              `toml:"discard_unpacked_layers"`
-	MaxConcurrentDownloads     int               `toml:"max_concurrent_downloads"`
-	ImagePullWithSyncFs        bool              `toml:"image_pull_with_sync_fs"`
-	Registry                   Registry          `toml:"registry"`
-	PinnedImages               map[string]string `toml:"pinned_images"`
+	// UseLocalImagePull asks for local pull mode outright.
+	UseLocalImagePull bool `toml:"use_local_image_pull"`
+	// DisableSnapshotAnnotations stops CRI passing snapshot annotations
+	// (true by default, except on Windows).
+	DisableSnapshotAnnotations bool `toml:"disable_snapshot_annotations"`
+	// DiscardUnpackedLayers drops compressed layers once unpacked.
+	DiscardUnpackedLayers bool `toml:"discard_unpacked_layers"`
+	// MaxConcurrentDownloads bounds a pull's layer downloads (default 3).
+	MaxConcurrentDownloads int `toml:"max_concurrent_downloads"`
+	// ImagePullWithSyncFs syncs unpacked layers to disk before a pull
+	// returns.
+	ImagePullWithSyncFs bool `toml:"image_pull_with_sync_fs"`
+	// Registry is the registry table.
+	Registry Registry `toml:"registry"`
+	// PinnedImages are the images CRI keeps, by role ("sandbox").
+	PinnedImages map[string]string `toml:"pinned_images"`
 }
 
 // Registry is CRI's registry table. The deprecated tables are kept only
 // as their host names: an auth entry's values are never read.
 type Registry struct {
-	ConfigPath string         `toml:"config_path"`
-	Mirrors    map[string]any `toml:"mirrors"`
-	Configs    map[string]any `toml:"configs"`
-	Auths      map[string]any `toml:"auths"`
+	// ConfigPath is the hosts directory (a list, in local pull mode);
+	// empty when unset.
+	ConfigPath string `toml:"config_path"`
+	// Mirrors is the deprecated registry.mirrors, by host.
+	Mirrors map[string]any `toml:"mirrors"`
+	// Configs is the deprecated registry.configs, by host.
+	Configs map[string]any `toml:"configs"`
+	// Auths is the deprecated registry.auths, by URL.
+	Auths map[string]any `toml:"auths"`
 }
 
 // SandboxImage is the image CRI pulls for each pod sandbox.
@@ -164,6 +180,7 @@ const (
 
 // Verdict is CRI's pull mode and why.
 type Verdict struct {
+	// Mode is how CRI pulls images.
 	Mode Mode `json:"mode"`
 	// Reason is the setting that makes CRI pull locally; nil in transfer
 	// mode, and nil in local mode when containerd decided so for a setting
