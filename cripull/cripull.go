@@ -8,8 +8,8 @@
 // The daemon reads CRI's live image config (FromConfig) and the CLI reads
 // containerd's config file (FromSection, through package config); both
 // decide with Decide. Its triggers are the one list of these settings:
-// `nodecred migrate` lists those it cannot move from them, in the table
-// each is written in (Trigger.Table).
+// `nodecred migrate` lists those it cannot move from Triggers, in the
+// table each is written in (Trigger.Table).
 package cripull
 
 import (
@@ -112,12 +112,16 @@ func (t Trigger) table() string {
 	return fmt.Sprintf("%s (in a version 2 config, %s)", v3, v2)
 }
 
-// Triggers lists the settings other than use_local_image_pull that make
-// CRI pull locally, in the order containerd checks them.
+// Triggers lists the settings that make CRI pull locally:
+// use_local_image_pull first, then the others in the order containerd
+// checks them. Decide's verdict names the same, as its Reason and Others.
 func (s Settings) Triggers() []Trigger { return s.triggers(runtime.GOOS) }
 
 func (s Settings) triggers(goos string) []Trigger {
 	var ts []Trigger
+	if s.UseLocalImagePull {
+		ts = append(ts, explicit)
+	}
 	// CRI passes snapshot annotations itself only in local pull mode; the
 	// transfer service leaves them to the snapshotter.
 	if annotations := !s.DisableSnapshotAnnotations; goos != "windows" && annotations {
@@ -202,9 +206,6 @@ func Decide(s Settings) Verdict { return decide(s, runtime.GOOS) }
 func decide(s Settings, goos string) Verdict {
 	v := Verdict{Mode: Transfer, SandboxImage: s.SandboxImage()}
 	ts := s.triggers(goos)
-	if s.UseLocalImagePull {
-		ts = append([]Trigger{explicit}, ts...)
-	}
 	if len(ts) > 0 {
 		v.Mode, v.Reason, v.Others = Local, &ts[0], ts[1:]
 	}

@@ -2,6 +2,7 @@ package cripull
 
 import (
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -180,5 +181,16 @@ func TestTable(t *testing.T) {
 		if got := tr.Table(true); got != tt.inV2 {
 			t.Errorf("%s: Table(true) = %s, want %s", tt.key, got, tt.inV2)
 		}
+	}
+}
+
+// TestTriggersAreTheVerdicts: Triggers lists what Decide's verdict names,
+// use_local_image_pull first.
+func TestTriggersAreTheVerdicts(t *testing.T) {
+	s := Settings{UseLocalImagePull: true, DiscardUnpackedLayers: true, MaxConcurrentDownloads: 3, DisableSnapshotAnnotations: runtime.GOOS != "windows"}
+	v := Decide(s)
+	ts := s.Triggers()
+	if v.Reason == nil || len(ts) != 2 || ts[0] != *v.Reason || !reflect.DeepEqual(ts[1:], v.Others) || ts[0].Key != "use_local_image_pull" {
+		t.Errorf("Triggers() = %v; Decide: %+v", ts, v)
 	}
 }

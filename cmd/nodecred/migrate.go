@@ -302,19 +302,9 @@ var unmovableTexts = map[string]func(s cripull.Settings, table string) string{
 	},
 }
 
-// pullTriggers are the settings that make CRI pull locally, as cripull
-// decides, in containerd's order.
-func pullTriggers(s cripull.Settings) []cripull.Trigger {
-	v := cripull.Decide(s)
-	if v.Reason == nil {
-		return nil
-	}
-	return append([]cripull.Trigger{*v.Reason}, v.Others...)
-}
-
 // sets reports whether s sets the local-pull setting key.
 func sets(s cripull.Settings, key string) bool {
-	return slices.ContainsFunc(pullTriggers(s), func(t cripull.Trigger) bool { return t.Key == key })
+	return slices.ContainsFunc(s.Triggers(), func(t cripull.Trigger) bool { return t.Key == key })
 }
 
 // unmovable lists the local-pull settings that have no transfer-service
@@ -322,7 +312,7 @@ func sets(s cripull.Settings, key string) bool {
 // migrate does not move.
 func unmovable(cri ncconfig.CRIImages) []string {
 	var out []string
-	for _, t := range pullTriggers(cri.Pull) {
+	for _, t := range cri.Pull.Triggers() {
 		if slices.Contains(movedTriggers, t.Key) {
 			continue
 		}

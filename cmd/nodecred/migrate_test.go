@@ -424,7 +424,7 @@ func TestMigrateKnowsEveryTrigger(t *testing.T) {
 		},
 	}
 	keys := map[string]bool{}
-	for _, tr := range pullTriggers(all) {
+	for _, tr := range all.Triggers() {
 		keys[tr.Key] = true
 		moved := slices.Contains(movedTriggers, tr.Key)
 		_, listed := unmovableTexts[tr.Key]
