@@ -51,10 +51,13 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		}
 		node.Credentials = cfg
 	}
-	node.HostsDir = criHostsDir(c)
 	settings, err := criPull(c, path)
 	if err != nil {
 		return Node{}, err
+	}
+	node.HostsDir = settings.Registry.ConfigPath
+	if node.HostsDir == "" {
+		node.HostsDir = criDefaultHostsDir
 	}
 	node.CRI = cripull.Decide(settings)
 	return node, nil
@@ -70,26 +73,4 @@ func criPull(c srvconfig.Config, path string) (cripull.Settings, error) {
 		return cripull.Settings{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-// criSections are CRI's image config sections in version 3 and version 2
-// configs.
-var criSections = []string{"io.containerd.cri.v1.images", "io.containerd.grpc.v1.cri"}
-
-// criRegistry returns the registry table of CRI's section, or nil.
-func criRegistry(c srvconfig.Config, section string) map[string]any {
-	plugin, _ := c.Plugins[section].(map[string]any)
-	reg, _ := plugin["registry"].(map[string]any)
-	return reg
-}
-
-// criHostsDir finds CRI's registry config_path in a version 3 config
-// ("io.containerd.cri.v1.images") or a version 2 one ("io.containerd.grpc.v1.cri").
-func criHostsDir(c srvconfig.Config) string {
-	for _, section := range criSections {
-		if p, _ := criRegistry(c, section)["config_path"].(string); p != "" {
-			return p
-		}
-	}
-	return criDefaultHostsDir
 }

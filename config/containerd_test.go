@@ -145,3 +145,26 @@ imports = ["` + filepath.Join(dir, "conf.d", "*.toml") + `"]
 		})
 	}
 }
+
+// TestLoadContainerdHostsDir: CRI's config_path as containerd reads it,
+// from the one reading of CRI's image section (a version 2 section's as
+// containerd's migration moves it).
+func TestLoadContainerdHostsDir(t *testing.T) {
+	for _, tt := range []struct{ name, text, want string }{
+		{"unset", "version = 3\n", "/etc/containerd/certs.d"},
+		{"version 3", "version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = \"/a\"\n", "/a"},
+		{"version 2", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/b\"\n", "/b"},
+		{"a list", "version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = \"/a:/b\"\n", "/a:/b"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			node, err := LoadContainerd(context.Background(), path)
+			if err != nil || node.HostsDir != tt.want {
+				t.Fatalf("HostsDir = %q, %v; want %q", node.HostsDir, err, tt.want)
+			}
+		})
+	}
+}
