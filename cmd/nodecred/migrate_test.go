@@ -282,16 +282,11 @@ func TestMigrateRefusesBeforeWriting(t *testing.T) {
 // not exist yet (/etc/containerd/nodecred on a node before nodecred) is
 // created, only root may enter it, and the file is written.
 func TestMigrateCreatesTheAuthFileDirectory(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	text := `version = 3
+	dir, cfg := writeMigrateConfig(t, `version = 3
 [plugins."io.containerd.cri.v1.images".registry.configs."registry.example.com".auth]
   username = "robot"
   password = "pw-five"
-`
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	authPath := filepath.Join(dir, "etc", "containerd", "nodecred", "auth.json")
 	o := migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}
 	if err := migrate(context.Background(), &bytes.Buffer{}, o); err != nil {
@@ -381,18 +376,13 @@ func TestMigrateWithNodecredSection(t *testing.T) {
 // TestMigrateFlagErrorsNameTheFlag: a bad --out or --hosts-dir is named
 // with its value.
 func TestMigrateFlagErrorsNameTheFlag(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	text := `version = 3
+	dir, cfg := writeMigrateConfig(t, `version = 3
 [plugins."io.containerd.cri.v1.images".registry.configs."r.example.com".auth]
   username = "robot"
   password = "pw-six"
 [plugins."io.containerd.cri.v1.images".registry.mirrors."docker.io"]
   endpoint = ["https://mirror.gcr.io"]
-`
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, tt := range []struct {
 		o    migrateOptions
 		want string
@@ -437,4 +427,16 @@ func TestMigrateKnowsEveryTrigger(t *testing.T) {
 			t.Errorf("migrate names %s, which cripull does not list as a local-pull setting", k)
 		}
 	}
+}
+
+// writeMigrateConfig writes text as config.toml in a new directory, and returns
+// both.
+func writeMigrateConfig(t *testing.T, text string) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg
 }
