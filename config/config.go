@@ -49,7 +49,8 @@ func Default() map[string]any {
 // dockerconfig source). Errors name the key and, where it is safe, the
 // value; an unknown key's value is not shown, since a misspelled password
 // key would carry a password, and neither is a password's or an env
-// value's. FuzzParse holds this.
+// value's. FuzzConfigSection holds this. Each error is a *fielderr.Error,
+// so errdefs.IsInvalidArgument tells it from a runtime fault.
 func Parse(raw map[string]any) (Config, error) {
 	var cfg Config
 	for _, k := range sortedKeys(raw) {

@@ -37,7 +37,9 @@ type DeprecatedAuth struct {
 
 // LoadContainerd reads containerd's config file at path as containerd
 // does (imports, migrations: loadMigrated) and returns nodecred's section,
-// CRI's hosts directory and CRI's pull mode.
+// CRI's hosts directory and CRI's pull mode. An error about a bad value in
+// either section is errdefs.ErrInvalidArgument (a *fielderr.Error); one
+// about reading the file is not.
 func LoadContainerd(ctx context.Context, path string) (Node, error) {
 	c, _, err := loadMigrated(context.WithoutCancel(ctx), path)
 	if err != nil {

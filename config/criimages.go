@@ -106,7 +106,8 @@ func (a criAuth) deprecated() *DeprecatedAuth {
 // path as containerd does: imports merged, each file migrated to the current
 // config version first (a version 2 file's CRI keys move to
 // [plugins."io.containerd.cri.v1.images"]), then decoded over containerd's
-// defaults.
+// defaults. An error about a bad value is errdefs.ErrInvalidArgument (a
+// *fielderr.Error); one about reading the file is not.
 func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	c, v2, err := loadMigrated(ctx, path)
 	if err != nil {
