@@ -14,7 +14,7 @@ import (
 // config; a version 2 config keeps the same keys in criV2Section.
 const (
 	CRIImagesSection = cripull.Section
-	criV2Section     = "io.containerd.grpc.v1.cri"
+	criV2Section     = cripull.V2Section
 )
 
 // CRIImages holds the settings of CRI's image service that decide whether

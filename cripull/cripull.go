@@ -24,6 +24,10 @@ import (
 // are migrated into it.
 const Section = "io.containerd.cri.v1.images"
 
+// V2Section is CRI's section in a version 2 config, whose image keys
+// containerd's migration moves into Section.
+const V2Section = "io.containerd.grpc.v1.cri"
+
 // defaultMaxConcurrentDownloads is CRI's default; any other value makes CRI
 // pull locally.
 const defaultMaxConcurrentDownloads = 3
@@ -82,10 +86,6 @@ type Trigger struct {
 // String is "key = value" in the section.
 func (t Trigger) String() string { return t.Key + " = " + t.Value }
 
-// v2Section is CRI's section in a version 2 config, whose keys containerd
-// migrates into Section.
-const v2Section = "io.containerd.grpc.v1.cri"
-
 // Table is the table an operator writes the trigger's key in: Section,
 // or, with v2 (a version 2 config that keeps CRI's image keys in CRI's
 // version 2 section), that version 2 section, from which containerd's
@@ -98,9 +98,9 @@ func (t Trigger) Table(v2 bool) string {
 	case !v2 || t.Key == "use_local_image_pull":
 		return fmt.Sprintf("[plugins.%q]", Section)
 	case t.Key == "disable_snapshot_annotations" || t.Key == "discard_unpacked_layers":
-		return fmt.Sprintf("[plugins.%q.containerd]", v2Section)
+		return fmt.Sprintf("[plugins.%q.containerd]", V2Section)
 	}
-	return fmt.Sprintf("[plugins.%q]", v2Section)
+	return fmt.Sprintf("[plugins.%q]", V2Section)
 }
 
 // table names the table that holds the key in either config version.

@@ -67,7 +67,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 	section := ncconfig.CRIImagesSection
 	if cri.V2 {
-		section = "io.containerd.grpc.v1.cri"
+		section = cripull.V2Section
 	}
 	auths, authHosts, err := authFile(cri)
 	if err != nil {
