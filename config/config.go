@@ -31,6 +31,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // Section is the name of nodecred's section in containerd's config.
@@ -64,14 +65,15 @@ func Default() map[string]any {
 // dockerconfig source). Errors name the key and, where it is safe, the
 // value; an unknown key's value is not shown, since a misspelled password
 // key would carry a password, and neither is a password's or an env
-// value's. FuzzParse holds this.
+// value's. FuzzConfigSection holds this. Each error is a *fielderr.Error,
+// so errdefs.IsInvalidArgument tells it from a runtime fault.
 func Parse(raw map[string]any) (Config, error) {
 	var cfg Config
 	for _, k := range sortedKeys(raw) {
 		switch k {
 		case "namespaces", "push", "require_cri_transfer_pull", "sources":
 		default:
-			return Config{}, fmt.Errorf("unknown key %q (value not shown)", k)
+			return Config{}, fielderr.New("", "unknown key %q (value not shown)", k)
 		}
 	}
 	top := map[string]any{}
@@ -85,27 +87,29 @@ func Parse(raw map[string]any) (Config, error) {
 	}
 	for _, ns := range cfg.Namespaces {
 		if err := identifiers.Validate(ns); err != nil {
-			return Config{}, fmt.Errorf("namespaces: %q is not a valid containerd namespace", ns)
+			return Config{}, fielderr.New("namespaces", "%q is not a valid containerd namespace", ns)
 		}
 	}
 	if v, ok := raw["sources"]; ok {
 		list, ok := v.([]any)
 		if !ok {
-			return Config{}, fmt.Errorf("sources: want an array of tables ([[...sources]]), got %T", v)
+			return Config{}, fielderr.New("sources", "want an array of tables ([[...sources]]), got %T", v)
 		}
 		for i, item := range list {
+			field := fmt.Sprintf("sources[%d]", i)
 			m, ok := item.(map[string]any)
 			if !ok {
-				return Config{}, fmt.Errorf("sources[%d]: want a table, got %T", i, item)
+				return Config{}, fielderr.New(field, "want a table, got %T", item)
 			}
 			var sc credentials.SourceConfig
 			if err := strictDecode(m, &sc); err != nil {
-				return Config{}, fmt.Errorf("sources[%d]: %w", i, err)
+				// "sources[0]: hosts: toml: ...", as documented.
+				return Config{}, fielderr.New(field, "%w", err)
 			}
 			// By the keys written, so that an empty value (hosts = [])
 			// on a type that does not take the key is refused too.
 			if err := credentials.CheckSourceKeys(sc.Type, sortedKeys(m)); err != nil {
-				return Config{}, fmt.Errorf("sources[%d].%w", i, err)
+				return Config{}, keyError(field, err)
 			}
 			cfg.Sources = append(cfg.Sources, sc)
 		}
@@ -122,7 +126,7 @@ func strictDecode(m map[string]any, out any) error {
 	err = toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields().Decode(out)
 	var strict *toml.StrictMissingError
 	if errors.As(err, &strict) && len(strict.Errors) > 0 {
-		return fmt.Errorf("unknown key %q (value not shown)", strings.Join(strict.Errors[0].Key(), "."))
+		return fielderr.New("", "unknown key %q (value not shown)", strings.Join(strict.Errors[0].Key(), "."))
 	}
 	var decode *toml.DecodeError
 	if errors.As(err, &decode) {
@@ -131,9 +135,23 @@ func strictDecode(m map[string]any, out any) error {
 		if key == "" {
 			key = keyOfField(out, decode.Error())
 		}
-		return fmt.Errorf("%s: %s", key, decode.Error())
+		return fielderr.New(key, "%w", decode)
 	}
 	return err
+}
+
+// keyError puts the field of a source, "sources[1]", in front of err, an
+// error about one of its keys: "sources[1].hosts: ...". err is a
+// *fielderr.Error naming the key, or "KEY: REASON" as text.
+func keyError(field string, err error) error {
+	if _, ok := err.(*fielderr.Error); ok {
+		return fielderr.In(field, err)
+	}
+	key, reason, ok := strings.Cut(err.Error(), ": ")
+	if !ok {
+		return fielderr.In(field, err)
+	}
+	return fielderr.In(field, fielderr.New(key, "%s", reason))
 }
 
 // structField finds the Go field in go-toml's "... struct field

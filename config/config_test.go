@@ -18,12 +18,15 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // section decodes TOML as containerd hands the plugin its section.
@@ -85,6 +88,35 @@ func TestParseConfigErrorsNameTheKey(t *testing.T) {
 			if strings.Contains(err.Error(), "hunter2-typo") {
 				t.Fatalf("error shows the value of an unknown key: %v", err)
 			}
+			if !errdefs.IsInvalidArgument(err) {
+				t.Errorf("%v is not errdefs.ErrInvalidArgument", err)
+			}
+		})
+	}
+}
+
+// TestParseConfigErrorTexts holds the texts docs/config.md shows, whole,
+// and that each is a field error.
+func TestParseConfigErrorTexts(t *testing.T) {
+	for _, tt := range []struct{ name, text, want string }{
+		{"unknown top-level key", `namespace = ["k8s.io"]`, `unknown key "namespace" (value not shown)`},
+		{"unknown source key", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\n[[sources]]\ntype = \"static\"\npasword_file = \"/p\"", `sources[1]: unknown key "pasword_file" (value not shown)`},
+		{"bad namespace", `namespaces = ["k8s.io", "Not Valid!"]`, `namespaces: "Not Valid!" is not a valid containerd namespace`},
+		{"wrong type", `push = "yes"`, `push: toml: cannot decode TOML string into struct field config.Config.Push of type bool`},
+		{"sources not an array", `sources = "dockerconfig"`, `sources: want an array of tables ([[...sources]]), got string`},
+		{"source not a table", `sources = ["dockerconfig"]`, `sources[0]: want a table, got string`},
+		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts: toml: cannot decode TOML string into struct field credentials.SourceConfig.Hosts of type []string`},
+		{"key the type does not take", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\nhosts = []", `sources[0].hosts: type "dockerconfig" does not take hosts (it takes path, renew, timeout)`},
+		{"renew on static", "[[sources]]\ntype = \"static\"\nhosts = [\"r.io\"]\nrenew = true", `sources[0].renew: type "static" runs no program to renew`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(section(t, tt.text))
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %v, want %s", err, tt.want)
+			}
+			if !errdefs.IsInvalidArgument(err) {
+				t.Errorf("%v is not errdefs.ErrInvalidArgument", err)
+			}
 		})
 	}
 }
@@ -103,6 +135,17 @@ func TestKeyOfField(t *testing.T) {
 	} {
 		if got := keyOfField(tt.out, tt.msg); got != tt.want {
 			t.Errorf("keyOfField(%q) = %q, want %q", tt.msg, got, tt.want)
+		}
+	}
+}
+
+// TestKeyError: a source's key error reads the same whether it comes as a
+// field error or as "KEY: REASON" text.
+func TestKeyError(t *testing.T) {
+	for _, err := range []error{fielderr.New("hosts", "bad"), errors.New("hosts: bad")} {
+		got := keyError("sources[2]", err)
+		if got.Error() != "sources[2].hosts: bad" || !errdefs.IsInvalidArgument(got) {
+			t.Errorf("keyError(%#v) = %v", err, got)
 		}
 	}
 }

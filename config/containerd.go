@@ -41,15 +41,21 @@ type Node struct {
 
 // DeprecatedAuth is one CRI registry.configs.<host>.auth entry.
 type DeprecatedAuth struct {
-	Username      string
-	Password      credentials.Secret
-	Auth          credentials.Secret // base64 of user:password
+	// Username is username.
+	Username string
+	// Password is password.
+	Password credentials.Secret
+	// Auth is auth: base64 of user:password.
+	Auth credentials.Secret
+	// IdentityToken is identitytoken: a registry refresh token.
 	IdentityToken credentials.Secret
 }
 
 // LoadContainerd reads containerd's config file at path as containerd
 // does (imports, migrations: loadMigrated) and returns nodecred's section,
-// CRI's hosts directory and CRI's pull mode.
+// CRI's hosts directory and CRI's pull mode. An error about a bad value in
+// either section is errdefs.ErrInvalidArgument (a *fielderr.Error); one
+// about reading the file is not.
 func LoadContainerd(ctx context.Context, path string) (Node, error) {
 	c, _, err := loadMigrated(context.WithoutCancel(ctx), path)
 	if err != nil {
@@ -63,34 +69,26 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		}
 		node.Credentials = cfg
 	}
-	node.HostsDir = criHostsDir(c)
-	section, _ := c.Plugins[cripull.Section].(map[string]any)
-	settings, err := cripull.FromSection(section)
+	settings, err := criPull(c, path)
 	if err != nil {
-		return Node{}, fmt.Errorf("%s: %w", path, err)
+		return Node{}, err
+	}
+	node.HostsDir = settings.Registry.ConfigPath
+	if node.HostsDir == "" {
+		node.HostsDir = criDefaultHostsDir
 	}
 	node.CRI = cripull.Decide(settings)
 	return node, nil
 }
 
-// criSections are CRI's image config sections in version 3 and version 2
-// configs.
-var criSections = []string{"io.containerd.cri.v1.images", "io.containerd.grpc.v1.cri"}
-
-// criRegistry returns the registry table of CRI's section, or nil.
-func criRegistry(c srvconfig.Config, section string) map[string]any {
-	plugin, _ := c.Plugins[section].(map[string]any)
-	reg, _ := plugin["registry"].(map[string]any)
-	return reg
-}
-
-// criHostsDir finds CRI's registry config_path in a version 3 config
-// ("io.containerd.cri.v1.images") or a version 2 one ("io.containerd.grpc.v1.cri").
-func criHostsDir(c srvconfig.Config) string {
-	for _, section := range criSections {
-		if p, _ := criRegistry(c, section)["config_path"].(string); p != "" {
-			return p
-		}
+// criPull reads the settings that decide CRI's pull mode from c, the
+// migrated config read from path, over CRI's defaults: LoadContainerd and
+// LoadCRIImages read them alike.
+func criPull(c srvconfig.Config, path string) (cripull.Settings, error) {
+	section, _ := c.Plugins[cripull.Section].(map[string]any)
+	s, err := cripull.FromSection(section)
+	if err != nil {
+		return cripull.Settings{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return criDefaultHostsDir
+	return s, nil
 }

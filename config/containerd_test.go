@@ -23,6 +23,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/nodecred/nodecred/cripull"
 )
 
@@ -64,11 +66,19 @@ func TestLoadContainerd(t *testing.T) {
 [plugins."io.containerd.credentials.v1.nodecred"]
   pushh = true
 `)
-	if _, err := LoadContainerd(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `unknown key "pushh"`) {
-		t.Fatalf("err = %v, want the unknown key named", err)
+	if _, err := LoadContainerd(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `unknown key "pushh"`) || !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("err = %v, want the unknown key named, as errdefs.ErrInvalidArgument", err)
 	}
-	if _, err := LoadContainerd(context.Background(), filepath.Join(dir, "missing.toml")); err == nil {
-		t.Fatal("missing file: no error")
+	badCRI := write("badcri.toml", `version = 3
+[plugins."io.containerd.cri.v1.images"]
+  max_concurrent_downloads = "many"
+`)
+	if _, err := LoadContainerd(context.Background(), badCRI); err == nil || !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("err = %v, want errdefs.ErrInvalidArgument", err)
+	}
+	// Not a field's value: not errdefs.ErrInvalidArgument.
+	if _, err := LoadContainerd(context.Background(), filepath.Join(dir, "missing.toml")); err == nil || errdefs.IsInvalidArgument(err) {
+		t.Fatalf("missing file: err = %v, want one that is not errdefs.ErrInvalidArgument", err)
 	}
 }
 
@@ -147,6 +157,29 @@ imports = ["` + filepath.Join(dir, "conf.d", "*.toml") + `"]
 			}
 			if tt.sandbox != "" && node.CRI.SandboxImage != tt.sandbox {
 				t.Errorf("sandbox image %q, want %q", node.CRI.SandboxImage, tt.sandbox)
+			}
+		})
+	}
+}
+
+// TestLoadContainerdHostsDir: CRI's config_path as containerd reads it,
+// from the one reading of CRI's image section (a version 2 section's as
+// containerd's migration moves it).
+func TestLoadContainerdHostsDir(t *testing.T) {
+	for _, tt := range []struct{ name, text, want string }{
+		{"unset", "version = 3\n", "/etc/containerd/certs.d"},
+		{"version 3", "version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = \"/a\"\n", "/a"},
+		{"version 2", "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/b\"\n", "/b"},
+		{"a list", "version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = \"/a:/b\"\n", "/a:/b"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			node, err := LoadContainerd(context.Background(), path)
+			if err != nil || node.HostsDir != tt.want {
+				t.Fatalf("HostsDir = %q, %v; want %q", node.HostsDir, err, tt.want)
 			}
 		})
 	}

@@ -20,16 +20,17 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"runtime"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // CRIImagesSection is CRI's image service section in a version 3 or later
 // config; a version 2 config keeps the same keys in criV2Section.
 const (
-	CRIImagesSection = "io.containerd.cri.v1.images"
-	criV2Section     = "io.containerd.grpc.v1.cri"
+	CRIImagesSection = cripull.Section
+	criV2Section     = cripull.V2Section
 )
 
 // CRIImages holds the settings of CRI's image service that decide whether
@@ -39,21 +40,15 @@ type CRIImages struct {
 	// V2 is set when the settings came from a version 2 config's
 	// [plugins."io.containerd.grpc.v1.cri"] section, where the operator edits them.
 	V2 bool
-	// ConfigPath is registry.config_path; empty when unset.
-	ConfigPath string
+	// Pull are the settings that decide CRI's pull mode, as
+	// cripull.FromSection reads them over CRI's defaults: the same reading
+	// LoadContainerd decides CRI's pull mode from.
+	Pull cripull.Settings
 	// Mirrors is registry.mirrors: endpoints by host ("*" for every host).
 	Mirrors map[string][]string
 	// Configs is registry.configs by host, with registry.auths folded in
 	// as containerd folds them.
 	Configs map[string]RegistryConfig
-	// MaxConcurrentDownloads is max_concurrent_downloads (default 3).
-	MaxConcurrentDownloads int
-	// UseLocalImagePull, DisableSnapshotAnnotations, DiscardUnpackedLayers
-	// and ImagePullWithSyncFs are the keys of those names.
-	UseLocalImagePull          bool
-	DisableSnapshotAnnotations bool
-	DiscardUnpackedLayers      bool
-	ImagePullWithSyncFs        bool
 	// Auths are the registry.auths keys, by URL, as written.
 	Auths []string
 	// Nodecred is set when the file (or one it imports) has nodecred's
@@ -76,23 +71,22 @@ type RegistryConfig struct {
 // RegistryTLS is one registry.configs.<host>.tls table, as containerd 1.7
 // read it.
 type RegistryTLS struct {
-	CAFile             string
-	CertFile           string
-	KeyFile            string
+	// CAFile is ca_file: the CA certificate to trust.
+	CAFile string
+	// CertFile is cert_file: the client certificate.
+	CertFile string
+	// KeyFile is key_file: the client certificate's key.
+	KeyFile string
+	// InsecureSkipVerify is insecure_skip_verify.
 	InsecureSkipVerify bool
 }
 
-// criImagesConfig decodes the keys of containerd's CRI ImageConfig that
-// CRIImages holds, with containerd's defaults.
-type criImagesConfig struct {
-	DisableSnapshotAnnotations bool `toml:"disable_snapshot_annotations"`
-	DiscardUnpackedLayers      bool `toml:"discard_unpacked_layers"`
-	MaxConcurrentDownloads     int  `toml:"max_concurrent_downloads"`
-	ImagePullWithSyncFs        bool `toml:"image_pull_with_sync_fs"`
-	UseLocalImagePull          bool `toml:"use_local_image_pull"`
-	Registry                   struct {
-		ConfigPath string `toml:"config_path"`
-		Mirrors    map[string]struct {
+// criRegistryConfig decodes what CRIImages holds of the deprecated
+// registry tables beyond cripull.Settings, which keeps only their hosts:
+// the mirrors' endpoints and each host's auth and tls.
+type criRegistryConfig struct {
+	Registry struct {
+		Mirrors map[string]struct {
 			Endpoints []string `toml:"endpoint"`
 		} `toml:"mirrors"`
 		Configs map[string]struct {
@@ -128,30 +122,29 @@ func (a criAuth) deprecated() *DeprecatedAuth {
 // path as containerd does: imports merged, each file migrated to the current
 // config version first (a version 2 file's CRI keys move to
 // [plugins."io.containerd.cri.v1.images"]), then decoded over containerd's
-// defaults.
+// defaults. An error about a bad value is errdefs.ErrInvalidArgument (a
+// *fielderr.Error); one about reading the file is not.
 func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	c, v2, err := loadMigrated(ctx, path)
 	if err != nil {
 		return CRIImages{}, err
 	}
-	dec := criImagesConfig{
-		DisableSnapshotAnnotations: runtime.GOOS != "windows",
-		MaxConcurrentDownloads:     3,
+	pull, err := criPull(c, path)
+	if err != nil {
+		return CRIImages{}, err
 	}
-	if _, err := c.Decode(ctx, CRIImagesSection, &dec); err != nil {
-		return CRIImages{}, fmt.Errorf("%s: [plugins.%q]: %w", path, CRIImagesSection, err)
+	// Quiet: containerd's Decode logs each key criRegistryConfig leaves
+	// to cripull.Settings as unknown.
+	var dec criRegistryConfig
+	if _, err := c.Decode(quietLoader(ctx), CRIImagesSection, &dec); err != nil {
+		return CRIImages{}, fmt.Errorf("%s: %w", path, fielderr.New(fmt.Sprintf("[plugins.%q]", CRIImagesSection), "%w", err))
 	}
 	out := CRIImages{
-		V2:                         v2,
-		NodecredPaths:              map[int]string{},
-		ConfigPath:                 dec.Registry.ConfigPath,
-		MaxConcurrentDownloads:     dec.MaxConcurrentDownloads,
-		UseLocalImagePull:          dec.UseLocalImagePull,
-		DisableSnapshotAnnotations: dec.DisableSnapshotAnnotations,
-		DiscardUnpackedLayers:      dec.DiscardUnpackedLayers,
-		ImagePullWithSyncFs:        dec.ImagePullWithSyncFs,
-		Mirrors:                    map[string][]string{},
-		Configs:                    map[string]RegistryConfig{},
+		V2:            v2,
+		Pull:          pull,
+		NodecredPaths: map[int]string{},
+		Mirrors:       map[string][]string{},
+		Configs:       map[string]RegistryConfig{},
 	}
 	for host, m := range dec.Registry.Mirrors {
 		out.Mirrors[host] = m.Endpoints
@@ -184,7 +177,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	for endpoint, a := range dec.Registry.Auths {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return CRIImages{}, fmt.Errorf("%s: registry.auths: key %q is not a URL: %w", path, endpoint, err)
+			return CRIImages{}, fmt.Errorf("%s: %w", path, fielderr.New("registry.auths", "key %q is not a URL: %w", endpoint, err))
 		}
 		host := endpoint
 		if u.Scheme != "" {

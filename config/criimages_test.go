@@ -30,6 +30,7 @@ import (
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
 	_ "github.com/containerd/containerd/v2/plugins/cri/images" // registers CRI's image service, with its config migration
+	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
@@ -220,5 +221,36 @@ func summary(c CRIImages) string {
 		configs[h] = c.Configs[h].Auth != nil
 	}
 	return fmt.Sprintf("config_path=%q mirrors=%v configs(with auth)=%v max_concurrent_downloads=%d use_local_image_pull=%t disable_snapshot_annotations=%t discard_unpacked_layers=%t image_pull_with_sync_fs=%t",
-		c.ConfigPath, c.Mirrors, configs, c.MaxConcurrentDownloads, c.UseLocalImagePull, c.DisableSnapshotAnnotations, c.DiscardUnpackedLayers, c.ImagePullWithSyncFs)
+		c.Pull.Registry.ConfigPath, c.Mirrors, configs, c.Pull.MaxConcurrentDownloads, c.Pull.UseLocalImagePull, c.Pull.DisableSnapshotAnnotations, c.Pull.DiscardUnpackedLayers, c.Pull.ImagePullWithSyncFs)
+}
+
+func TestLoadCRIImagesErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, text, want string
+		field            bool // a field's value is bad: errdefs.ErrInvalidArgument
+	}{
+		{"registry.auths key that is not a URL", `version = 3
+[plugins."io.containerd.cri.v1.images".registry.auths."http://[::1"]
+  username = "u"
+`, `registry.auths: key "http://[::1" is not a URL: parse "http://[::1": missing ']' in host`, true},
+		{"wrong type", `version = 3
+[plugins."io.containerd.cri.v1.images"]
+  max_concurrent_downloads = "many"
+`, `[plugins."io.containerd.cri.v1.images"]: `, true},
+		{"not TOML", "version = \n", "failed to load containerd config", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			if err := os.WriteFile(path, []byte(tt.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadCRIImages(context.Background(), path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %s", err, tt.want)
+			}
+			if errdefs.IsInvalidArgument(err) != tt.field {
+				t.Errorf("errdefs.IsInvalidArgument(%v) = %t, want %t", err, !tt.field, tt.field)
+			}
+		})
+	}
 }

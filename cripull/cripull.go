@@ -22,8 +22,10 @@
 // 2.4.2, applied in its order.
 //
 // The daemon reads CRI's live image config (FromConfig) and the CLI reads
-// containerd's config file (FromSection); both decide with Decide, and
-// `nodecred migrate` can list the triggers with Triggers.
+// containerd's config file (FromSection, through package config); both
+// decide with Decide. Its triggers are the one list of these settings:
+// `nodecred migrate` lists those it cannot move from Triggers, in the
+// table each is written in (Trigger.Table).
 package cripull
 
 import (
@@ -38,6 +40,10 @@ import (
 // are migrated into it.
 const Section = "io.containerd.cri.v1.images"
 
+// V2Section is CRI's section in a version 2 config, whose image keys
+// containerd's migration moves into Section.
+const V2Section = "io.containerd.grpc.v1.cri"
+
 // defaultMaxConcurrentDownloads is CRI's default; any other value makes CRI
 // pull locally.
 const defaultMaxConcurrentDownloads = 3
@@ -45,22 +51,36 @@ const defaultMaxConcurrentDownloads = 3
 // Settings are the keys of CRI's image config that decide its pull mode,
 // under their TOML names.
 type Settings struct {
-	UseLocalImagePull          bool              `toml:"use_local_image_pull"`
-	DisableSnapshotAnnotations bool              `toml:"disable_snapshot_annotations"`
-	DiscardUnpackedLayers      bool              `toml:"discard_unpacked_layers"`
-	MaxConcurrentDownloads     int               `toml:"max_concurrent_downloads"`
-	ImagePullWithSyncFs        bool              `toml:"image_pull_with_sync_fs"`
-	Registry                   Registry          `toml:"registry"`
-	PinnedImages               map[string]string `toml:"pinned_images"`
+	// UseLocalImagePull asks for local pull mode outright.
+	UseLocalImagePull bool `toml:"use_local_image_pull"`
+	// DisableSnapshotAnnotations stops CRI passing snapshot annotations
+	// (true by default, except on Windows).
+	DisableSnapshotAnnotations bool `toml:"disable_snapshot_annotations"`
+	// DiscardUnpackedLayers drops compressed layers once unpacked.
+	DiscardUnpackedLayers bool `toml:"discard_unpacked_layers"`
+	// MaxConcurrentDownloads bounds a pull's layer downloads (default 3).
+	MaxConcurrentDownloads int `toml:"max_concurrent_downloads"`
+	// ImagePullWithSyncFs syncs unpacked layers to disk before a pull
+	// returns.
+	ImagePullWithSyncFs bool `toml:"image_pull_with_sync_fs"`
+	// Registry is the registry table.
+	Registry Registry `toml:"registry"`
+	// PinnedImages are the images CRI keeps, by role ("sandbox").
+	PinnedImages map[string]string `toml:"pinned_images"`
 }
 
 // Registry is CRI's registry table. The deprecated tables are kept only
 // as their host names: an auth entry's values are never read.
 type Registry struct {
-	ConfigPath string         `toml:"config_path"`
-	Mirrors    map[string]any `toml:"mirrors"`
-	Configs    map[string]any `toml:"configs"`
-	Auths      map[string]any `toml:"auths"`
+	// ConfigPath is the hosts directory (a list, in local pull mode);
+	// empty when unset.
+	ConfigPath string `toml:"config_path"`
+	// Mirrors is the deprecated registry.mirrors, by host.
+	Mirrors map[string]any `toml:"mirrors"`
+	// Configs is the deprecated registry.configs, by host.
+	Configs map[string]any `toml:"configs"`
+	// Auths is the deprecated registry.auths, by URL.
+	Auths map[string]any `toml:"auths"`
 }
 
 // SandboxImage is the image CRI pulls for each pod sandbox.
@@ -82,32 +102,42 @@ type Trigger struct {
 // String is "key = value" in the section.
 func (t Trigger) String() string { return t.Key + " = " + t.Value }
 
-// v2Section is CRI's section in a version 2 config, whose keys containerd
-// migrates into Section.
-const v2Section = "io.containerd.grpc.v1.cri"
-
-// table names the table that holds the key as an operator writes it: in a
-// version 2 config, all but use_local_image_pull are written in CRI's
-// version 2 section (the snapshot keys in its containerd table), and
-// containerd's migration lays them over Section, so a value set in Section
-// there is overridden.
-func (t Trigger) table() string {
-	v3 := fmt.Sprintf("[plugins.%q]", Section)
-	switch t.Key {
-	case "use_local_image_pull":
-		return v3
-	case "disable_snapshot_annotations", "discard_unpacked_layers":
-		return fmt.Sprintf("%s (in a version 2 config, [plugins.%q.containerd])", v3, v2Section)
+// Table is the table an operator writes the trigger's key in: Section,
+// or, with v2 (a version 2 config that keeps CRI's image keys in CRI's
+// version 2 section), that version 2 section, from which containerd's
+// migration lays them over Section (so a value set in Section there is
+// overridden): the snapshot keys in its containerd table, and
+// use_local_image_pull, which the migration does not move, in Section
+// still.
+func (t Trigger) Table(v2 bool) string {
+	switch {
+	case !v2 || t.Key == "use_local_image_pull":
+		return fmt.Sprintf("[plugins.%q]", Section)
+	case t.Key == "disable_snapshot_annotations" || t.Key == "discard_unpacked_layers":
+		return fmt.Sprintf("[plugins.%q.containerd]", V2Section)
 	}
-	return fmt.Sprintf("%s (in a version 2 config, [plugins.%q])", v3, v2Section)
+	return fmt.Sprintf("[plugins.%q]", V2Section)
 }
 
-// Triggers lists the settings other than use_local_image_pull that make
-// CRI pull locally, in the order containerd checks them.
+// table names the table that holds the key in either config version.
+func (t Trigger) table() string {
+	v3, v2 := t.Table(false), t.Table(true)
+	if v2 == v3 {
+		return v3
+	}
+	return fmt.Sprintf("%s (in a version 2 config, %s)", v3, v2)
+}
+
+// Triggers lists the settings that make CRI pull locally:
+// use_local_image_pull first, then the others in the order containerd
+// checks them. Decide's verdict names the same, as its Reason and Others.
 func (s Settings) Triggers() []Trigger { return s.triggers(runtime.GOOS) }
 
 func (s Settings) triggers(goos string) []Trigger {
 	var ts []Trigger
+	if s.UseLocalImagePull {
+		ts = append(ts, explicit)
+	}
 	// CRI passes snapshot annotations itself only in local pull mode; the
 	// transfer service leaves them to the snapshotter.
 	if annotations := !s.DisableSnapshotAnnotations; goos != "windows" && annotations {
@@ -170,6 +200,7 @@ const (
 
 // Verdict is CRI's pull mode and why.
 type Verdict struct {
+	// Mode is how CRI pulls images.
 	Mode Mode `json:"mode"`
 	// Reason is the setting that makes CRI pull locally; nil in transfer
 	// mode, and nil in local mode when containerd decided so for a setting
@@ -191,9 +222,6 @@ func Decide(s Settings) Verdict { return decide(s, runtime.GOOS) }
 func decide(s Settings, goos string) Verdict {
 	v := Verdict{Mode: Transfer, SandboxImage: s.SandboxImage()}
 	ts := s.triggers(goos)
-	if s.UseLocalImagePull {
-		ts = append([]Trigger{explicit}, ts...)
-	}
 	if len(ts) > 0 {
 		v.Mode, v.Reason, v.Others = Local, &ts[0], ts[1:]
 	}

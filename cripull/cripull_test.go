@@ -18,6 +18,7 @@ package cripull
 
 import (
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -170,5 +171,42 @@ func TestSummaryNamesTheVersion2Table(t *testing.T) {
 		if sum := decide(s, "linux").Summary(); !strings.Contains(sum, tc.want) {
 			t.Errorf("summary %q lacks %q", sum, tc.want)
 		}
+	}
+}
+
+// TestTable: a version 2 config keeps CRI's image keys in CRI's version 2
+// section, but not use_local_image_pull, which containerd's migration does
+// not move.
+func TestTable(t *testing.T) {
+	const v3, v2, v2ctrd = `[plugins."io.containerd.cri.v1.images"]`, `[plugins."io.containerd.grpc.v1.cri"]`, `[plugins."io.containerd.grpc.v1.cri".containerd]`
+	for _, tt := range []struct {
+		key        string
+		inV3, inV2 string
+	}{
+		{"use_local_image_pull", v3, v3},
+		{"disable_snapshot_annotations", v3, v2ctrd},
+		{"discard_unpacked_layers", v3, v2ctrd},
+		{"registry.mirrors", v3, v2},
+		{"max_concurrent_downloads", v3, v2},
+		{"image_pull_with_sync_fs", v3, v2},
+	} {
+		tr := Trigger{Key: tt.key}
+		if got := tr.Table(false); got != tt.inV3 {
+			t.Errorf("%s: Table(false) = %s, want %s", tt.key, got, tt.inV3)
+		}
+		if got := tr.Table(true); got != tt.inV2 {
+			t.Errorf("%s: Table(true) = %s, want %s", tt.key, got, tt.inV2)
+		}
+	}
+}
+
+// TestTriggersAreTheVerdicts: Triggers lists what Decide's verdict names,
+// use_local_image_pull first.
+func TestTriggersAreTheVerdicts(t *testing.T) {
+	s := Settings{UseLocalImagePull: true, DiscardUnpackedLayers: true, MaxConcurrentDownloads: 3, DisableSnapshotAnnotations: runtime.GOOS != "windows"}
+	v := Decide(s)
+	ts := s.Triggers()
+	if v.Reason == nil || len(ts) != 2 || ts[0] != *v.Reason || !reflect.DeepEqual(ts[1:], v.Others) || ts[0].Key != "use_local_image_pull" {
+		t.Errorf("Triggers() = %v; Decide: %+v", ts, v)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	// containerdcompat imports CRI's image service, whose registration
 	// carries CRI's own defaults.
 	"github.com/nodecred/nodecred/internal/containerdcompat"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // requiredKeys are the keys of CRI's image config that the rules read. CRI's
@@ -87,7 +88,8 @@ func FromSection(section map[string]any) (Settings, error) {
 		return Settings{}, fmt.Errorf("[plugins.%q]: %w", Section, err)
 	}
 	if err := toml.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
-		return Settings{}, fmt.Errorf("[plugins.%q]: %w", Section, err)
+		// A value of the wrong type.
+		return Settings{}, fielderr.New(fmt.Sprintf("[plugins.%q]", Section), "%w", err)
 	}
 	return s, nil
 }

@@ -25,6 +25,7 @@ import (
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
 	"github.com/containerd/containerd/v2/plugins"
+	"github.com/containerd/errdefs"
 	"github.com/containerd/plugin"
 	"github.com/containerd/plugin/registry"
 	"github.com/pelletier/go-toml/v2"
@@ -152,7 +153,8 @@ func TestFromSectionOverDefaults(t *testing.T) {
 	if !s.DiscardUnpackedLayers || s.MaxConcurrentDownloads != 3 || s.SandboxImage() == "" {
 		t.Errorf("got %+v", s)
 	}
-	if _, err := FromSection(map[string]any{"max_concurrent_downloads": "many"}); err == nil {
-		t.Errorf("a string max_concurrent_downloads was taken")
+	want := `[plugins."io.containerd.cri.v1.images"]: toml: cannot decode TOML string into struct field cripull.Settings.MaxConcurrentDownloads of type int`
+	if _, err := FromSection(map[string]any{"max_concurrent_downloads": "many"}); err == nil || err.Error() != want || !errdefs.IsInvalidArgument(err) {
+		t.Errorf("a string max_concurrent_downloads: err = %v, want %s, as errdefs.ErrInvalidArgument", err, want)
 	}
 }

@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -35,6 +34,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/cripull"
 )
 
 func migrateCommand() *cli.Command {
@@ -83,7 +83,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 	section := ncconfig.CRIImagesSection
 	if cri.V2 {
-		section = "io.containerd.grpc.v1.cri"
+		section = cripull.V2Section
 	}
 	auths, authHosts, err := authFile(cri)
 	if err != nil {
@@ -93,14 +93,14 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	stays := unmovable(cri, section)
-	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || cri.MaxConcurrentDownloads != 3
+	stays := unmovable(cri)
+	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || sets(cri.Pull, "max_concurrent_downloads")
 	if !moves && len(stays) == 0 {
 		fmt.Fprintf(out, "%s sets none of the settings that make CRI pull outside the transfer service: nothing to migrate\n", o.configPath)
 		return nil
 	}
 
-	hostsDir, setConfigPath, err := migrateHostsDir(cri.ConfigPath, o.hostsDir, len(files) > 0)
+	hostsDir, setConfigPath, err := migrateHostsDir(cri.Pull.Registry.ConfigPath, o.hostsDir, len(files) > 0)
 	if err != nil {
 		return usageError{err}
 	}
@@ -153,8 +153,8 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		if setConfigPath {
 			fmt.Fprintf(out, "[plugins.%q.registry]\n  config_path = %q\n\n", section, hostsDir)
 		}
-		if cri.MaxConcurrentDownloads != 3 {
-			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.MaxConcurrentDownloads)
+		if sets(cri.Pull, "max_concurrent_downloads") {
+			fmt.Fprintf(out, "[plugins.\"io.containerd.transfer.v1.local\"]\n  max_concurrent_downloads = %d\n\n", cri.Pull.MaxConcurrentDownloads)
 		}
 		why := "make CRI pull outside the transfer service"
 		if len(authHosts) > 0 {
@@ -227,7 +227,10 @@ func migrateHostsDir(configPath, flag string, writes bool) (string, bool, error)
 		}
 	}
 	if writes && !filepath.IsAbs(dir) {
-		return "", false, fmt.Errorf("hosts directory %q is not an absolute path", dir)
+		if flag != "" {
+			return "", false, fmt.Errorf("--hosts-dir %q is not an absolute path", dir)
+		}
+		return "", false, fmt.Errorf("hosts directory %q (CRI's registry.config_path) is not an absolute path", dir)
 	}
 	return dir, writes && configPath != dir, nil
 }
@@ -276,8 +279,8 @@ func deletions(cri ncconfig.CRIImages, section string) []string {
 	for _, host := range sortedKeys(cri.Mirrors) {
 		out = append(out, fmt.Sprintf("[plugins.%q.registry.mirrors.%q]", section, host))
 	}
-	if cri.MaxConcurrentDownloads != 3 {
-		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.MaxConcurrentDownloads, section))
+	if sets(cri.Pull, "max_concurrent_downloads") {
+		out = append(out, fmt.Sprintf("max_concurrent_downloads = %d in [plugins.%q]", cri.Pull.MaxConcurrentDownloads, section))
 	}
 	return out
 }
@@ -291,26 +294,49 @@ func authsHost(endpoint string) string {
 	return endpoint
 }
 
+// movedTriggers are the local-pull settings (cripull's triggers) that
+// migrate moves onto the transfer service; every other trigger is listed
+// by unmovable. TestMigrateKnowsEveryTrigger holds the two lists to
+// cripull's.
+var movedTriggers = []string{"registry.mirrors", "registry.configs", "registry.auths", "max_concurrent_downloads"}
+
+// unmovableTexts say, for each local-pull setting that has no
+// transfer-service equivalent, by its trigger key, what to change in
+// table, the table that holds it, and what that costs.
+var unmovableTexts = map[string]func(s cripull.Settings, table string) string{
+	"use_local_image_pull": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", table)
+	},
+	"disable_snapshot_annotations": func(s cripull.Settings, table string) string {
+		return fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", s.DisableSnapshotAnnotations, table, !s.DisableSnapshotAnnotations)
+	},
+	"discard_unpacked_layers": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", table)
+	},
+	"image_pull_with_sync_fs": func(_ cripull.Settings, table string) string {
+		return fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", table)
+	},
+}
+
+// sets reports whether s sets the local-pull setting key.
+func sets(s cripull.Settings, key string) bool {
+	return slices.ContainsFunc(s.Triggers(), func(t cripull.Trigger) bool { return t.Key == key })
+}
+
 // unmovable lists the local-pull settings that have no transfer-service
-// equivalent, each with what changing it costs.
-func unmovable(cri ncconfig.CRIImages, section string) []string {
-	where := fmt.Sprintf("[plugins.%q]", section)
-	containerdWhere := where
-	if section != ncconfig.CRIImagesSection {
-		containerdWhere = fmt.Sprintf("[plugins.%q.containerd]", section)
-	}
+// equivalent, each with what changing it costs: cripull's triggers that
+// migrate does not move.
+func unmovable(cri ncconfig.CRIImages) []string {
 	var out []string
-	if cri.UseLocalImagePull {
-		out = append(out, fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", where))
-	}
-	if cri.DisableSnapshotAnnotations == (runtime.GOOS == "windows") {
-		out = append(out, fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", cri.DisableSnapshotAnnotations, containerdWhere, !cri.DisableSnapshotAnnotations))
-	}
-	if cri.DiscardUnpackedLayers {
-		out = append(out, fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", containerdWhere))
-	}
-	if cri.ImagePullWithSyncFs {
-		out = append(out, fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", where))
+	for _, t := range cri.Pull.Triggers() {
+		if slices.Contains(movedTriggers, t.Key) {
+			continue
+		}
+		if text, ok := unmovableTexts[t.Key]; ok {
+			out = append(out, text(cri.Pull, t.Table(cri.V2)))
+		} else {
+			out = append(out, fmt.Sprintf("%s in %s: %s", t, t.Table(cri.V2), t.Fix))
+		}
 	}
 	return out
 }

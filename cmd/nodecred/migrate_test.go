@@ -21,14 +21,17 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/cripull"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -183,6 +186,16 @@ func TestMigrateEdits(t *testing.T) {
 			"[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"HOSTS\"",
 		},
 		files: []string{"docker.io/hosts.toml"},
+	}, {
+		name:    "version 2: use_local_image_pull is in the version 3 section, which containerd's migration does not move it from",
+		version: 2,
+		config: "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  discard_unpacked_layers = true\n" +
+			"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n" +
+			"[" + images + "]\n  use_local_image_pull = true\n",
+		want: []string{
+			"use_local_image_pull = true in [" + images + "]: delete it",
+			`discard_unpacked_layers = true in [plugins."io.containerd.grpc.v1.cri".containerd]: delete it`,
+		},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -285,16 +298,11 @@ func TestMigrateRefusesBeforeWriting(t *testing.T) {
 // not exist yet (/etc/containerd/nodecred on a node before nodecred) is
 // created, only root may enter it, and the file is written.
 func TestMigrateCreatesTheAuthFileDirectory(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	text := `version = 3
+	dir, cfg := writeMigrateConfig(t, `version = 3
 [plugins."io.containerd.cri.v1.images".registry.configs."registry.example.com".auth]
   username = "robot"
   password = "pw-five"
-`
-	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	authPath := filepath.Join(dir, "etc", "containerd", "nodecred", "auth.json")
 	o := migrateOptions{configPath: cfg, authPath: authPath, hostsDir: filepath.Join(dir, "certs.d")}
 	if err := migrate(context.Background(), &bytes.Buffer{}, o); err != nil {
@@ -379,4 +387,72 @@ func TestMigrateWithNodecredSection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigrateFlagErrorsNameTheFlag: a bad --out or --hosts-dir is named
+// with its value.
+func TestMigrateFlagErrorsNameTheFlag(t *testing.T) {
+	dir, cfg := writeMigrateConfig(t, `version = 3
+[plugins."io.containerd.cri.v1.images".registry.configs."r.example.com".auth]
+  username = "robot"
+  password = "pw-six"
+[plugins."io.containerd.cri.v1.images".registry.mirrors."docker.io"]
+  endpoint = ["https://mirror.gcr.io"]
+`)
+	for _, tt := range []struct {
+		o    migrateOptions
+		want string
+	}{
+		{migrateOptions{configPath: cfg, authPath: "auth.json", hostsDir: filepath.Join(dir, "certs.d")}, `--out "auth.json" is not an absolute path`},
+		{migrateOptions{configPath: cfg, authPath: filepath.Join(dir, "auth.json"), hostsDir: "certs.d"}, `--hosts-dir "certs.d" is not an absolute path`},
+	} {
+		if err := migrate(context.Background(), &bytes.Buffer{}, tt.o); err == nil || err.Error() != tt.want {
+			t.Errorf("err = %v, want %s", err, tt.want)
+		}
+	}
+}
+
+// TestMigrateKnowsEveryTrigger holds migrate's lists to cripull's: each
+// setting that makes CRI pull locally is either moved (movedTriggers) or
+// listed with its cost (unmovableTexts), never both, and neither list
+// names a setting cripull does not.
+func TestMigrateKnowsEveryTrigger(t *testing.T) {
+	all := cripull.Settings{
+		UseLocalImagePull:          true,
+		DisableSnapshotAnnotations: runtime.GOOS == "windows",
+		DiscardUnpackedLayers:      true,
+		MaxConcurrentDownloads:     8,
+		ImagePullWithSyncFs:        true,
+		Registry: cripull.Registry{
+			Mirrors: map[string]any{"docker.io": nil},
+			Configs: map[string]any{"r.example.com": nil},
+			Auths:   map[string]any{"https://r.example.com": nil},
+		},
+	}
+	keys := map[string]bool{}
+	for _, tr := range all.Triggers() {
+		keys[tr.Key] = true
+		moved := slices.Contains(movedTriggers, tr.Key)
+		_, listed := unmovableTexts[tr.Key]
+		if moved == listed {
+			t.Errorf("%s: moved %t, listed as unmovable %t; want exactly one", tr.Key, moved, listed)
+		}
+	}
+	for _, k := range append(slices.Clone(movedTriggers), slices.Collect(maps.Keys(unmovableTexts))...) {
+		if !keys[k] {
+			t.Errorf("migrate names %s, which cripull does not list as a local-pull setting", k)
+		}
+	}
+}
+
+// writeMigrateConfig writes text as config.toml in a new directory, and returns
+// both.
+func writeMigrateConfig(t *testing.T, text string) (dir, cfg string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir, cfg
 }

@@ -37,8 +37,12 @@ type Error struct {
 	Err error
 }
 
-// Error returns "FIELD: REASON".
+// Error returns "FIELD: REASON", or REASON alone when Field is empty (an
+// error about the section as a whole, such as an unknown key in it).
 func (e *Error) Error() string {
+	if e.Field == "" {
+		return e.Err.Error()
+	}
 	return e.Field + ": " + e.Err.Error()
 }
 

@@ -35,6 +35,8 @@ func TestFieldPaths(t *testing.T) {
 		{"index follows its parent", In("sources[0]", In("hosts", New("[2]", "bad"))), "sources[0].hosts[2]: bad"},
 		{"plain error becomes the parent's reason", In("sources[3]", errors.New("want a table")), "sources[3]: want a table"},
 		{"empty parent", In("", New("path", "required")), "path: required"},
+		{"the section as a whole", New("", "unknown key %q (value not shown)", "pushh"), `unknown key "pushh" (value not shown)`},
+		{"a key of a nested table", In("sources[1]", New("", "unknown key %q (value not shown)", "pasword")), `sources[1]: unknown key "pasword" (value not shown)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.err.Error(); got != tc.want {
