@@ -352,6 +352,9 @@ type suffixKey struct{ host, port string }
 // splitHostPort splits "host:port"; a host without a port (including a bare
 // IPv6 address in brackets) returns an empty port.
 func splitHostPort(hostport string) (host, port string) {
+	if !strings.Contains(hostport, ":") {
+		return hostport, "" // no port; net.SplitHostPort's error would cost two allocations per lookup
+	}
 	h, p, err := net.SplitHostPort(hostport)
 	if err != nil {
 		if len(hostport) > 2 && hostport[0] == '[' && hostport[len(hostport)-1] == ']' && strings.Contains(hostport, ":") {

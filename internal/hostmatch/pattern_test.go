@@ -379,3 +379,20 @@ func FuzzPatternsIndex(f *testing.F) {
 		}
 	})
 }
+
+func TestSplitHostPort(t *testing.T) {
+	for _, tc := range []struct{ in, host, port string }{
+		{"registry.example.com", "registry.example.com", ""},
+		{"registry.example.com:5000", "registry.example.com", "5000"},
+		{"127.0.0.1:5000", "127.0.0.1", "5000"},
+		{"[::1]", "::1", ""},
+		{"[::1]:5000", "::1", "5000"},
+		{"::1", "::1", ""},
+		{"", "", ""},
+	} {
+		host, port := splitHostPort(tc.in)
+		if host != tc.host || port != tc.port {
+			t.Errorf("splitHostPort(%q) = %q, %q; want %q, %q", tc.in, host, port, tc.host, tc.port)
+		}
+	}
+}
