@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nodecred/nodecred/internal/execprog"
+	"github.com/nodecred/nodecred/internal/fielderr"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -65,7 +66,7 @@ func Build(cfgs []SourceConfig) (Chain, error) {
 		field := fmt.Sprintf("sources[%d]", i)
 		s, name, err := build(c)
 		if err != nil {
-			return nil, fmt.Errorf("%s.%w", field, err)
+			return nil, fielderr.In(field, err)
 		}
 		chain = append(chain, Named{Name: name, Source: s})
 	}
@@ -93,20 +94,20 @@ func build(c SourceConfig) (Source, string, error) {
 			return nil, "", err
 		}
 		if err := checkFileAtStart(c.Path, maxDockerConfigSize); err != nil {
-			return nil, "", fmt.Errorf("path: %w", err)
+			return nil, "", fielderr.In("path", err)
 		}
 		return NewDockerConfigSource(c.Path, timeout, renewal), "dockerconfig:" + c.Path, nil
 	case TypeHelper:
 		if c.Helper == "" {
-			return nil, "", fmt.Errorf("helper: required for type %q", c.Type)
+			return nil, "", fielderr.New("helper", "required for type %q", c.Type)
 		}
 		program, err := ResolveHelper(c.Helper)
 		if err != nil {
-			return nil, "", fmt.Errorf("helper: %w", err)
+			return nil, "", fielderr.In("helper", err)
 		}
 		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
-			return nil, "", fmt.Errorf("hosts%w", err)
+			return nil, "", fielderr.In("hosts", err)
 		}
 		env, err := envList(c.Env)
 		if err != nil {
@@ -128,31 +129,31 @@ func build(c SourceConfig) (Source, string, error) {
 		return s, "kubelet:" + c.Config, nil
 	case TypeStatic:
 		if len(c.Hosts) == 0 {
-			return nil, "", fmt.Errorf("hosts: required for type %q", c.Type)
+			return nil, "", fielderr.New("hosts", "required for type %q", c.Type)
 		}
 		hosts, err := hostmatch.ParsePatterns(c.Hosts)
 		if err != nil {
-			return nil, "", fmt.Errorf("hosts%w", err)
+			return nil, "", fielderr.In("hosts", err)
 		}
 		if c.Username == "" {
-			return nil, "", fmt.Errorf("username: required for type %q", c.Type)
+			return nil, "", fielderr.New("username", "required for type %q", c.Type)
 		}
 		name := "static:" + strings.Join(c.Hosts, ",")
 		switch {
 		case c.PasswordFile != "" && c.Password != "":
-			return nil, "", fmt.Errorf("password_file: %q is set together with password; set only one", c.PasswordFile)
+			return nil, "", fielderr.New("password_file", "%q is set together with password; set only one", c.PasswordFile)
 		case c.PasswordFile != "":
 			if err := absPath("password_file", c.PasswordFile); err != nil {
 				return nil, "", err
 			}
 			if err := checkFileAtStart(c.PasswordFile, maxPasswordFileSize); err != nil {
-				return nil, "", fmt.Errorf("password_file: %w", err)
+				return nil, "", fielderr.In("password_file", err)
 			}
 			return NewStaticFileSource(hosts, c.Username, c.PasswordFile), name, nil
 		case c.Password != "":
 			return NewStaticSource(hosts, c.Username, c.Password), name, nil
 		default:
-			return nil, "", fmt.Errorf("password_file: required for type %q (or password)", c.Type)
+			return nil, "", fielderr.New("password_file", "required for type %q (or password)", c.Type)
 		}
 	}
 	return nil, "", checkType(c.Type) // not reached: checked first
@@ -162,9 +163,9 @@ func build(c SourceConfig) (Source, string, error) {
 func checkType(typ string) error {
 	switch {
 	case typ == "":
-		return fmt.Errorf("type: required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+		return fielderr.New("type", "required (one of %s, %s, %s, %s)", TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	case sourceKeys[typ] == nil:
-		return fmt.Errorf("type: unknown source type %q (want %s, %s, %s or %s)", typ, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
+		return fielderr.New("type", "unknown source type %q (want %s, %s, %s or %s)", typ, TypeDockerConfig, TypeHelper, TypeKubelet, TypeStatic)
 	}
 	return nil
 }
@@ -191,11 +192,11 @@ func CheckSourceKeys(typ string, keys []string) error {
 		switch {
 		case key == "type" || slices.Contains(takes, key):
 		case key == "env":
-			return fmt.Errorf("env: only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
+			return fielderr.New("env", "only type %q takes env (a kubelet provider's env is in its CredentialProviderConfig)", TypeHelper)
 		case key == "renew":
-			return fmt.Errorf("renew: type %q runs no program to renew", typ)
+			return fielderr.New("renew", "type %q runs no program to renew", typ)
 		default:
-			return fmt.Errorf("%s: type %q does not take %s (it takes %s)", key, typ, key, strings.Join(takes, ", "))
+			return fielderr.New(key, "type %q does not take %s (it takes %s)", typ, key, strings.Join(takes, ", "))
 		}
 	}
 	return nil
@@ -235,7 +236,7 @@ func envList(env map[string]string) ([]string, error) {
 	names := make([]string, 0, len(env))
 	for name := range env {
 		if name == "" || strings.ContainsAny(name, "=\x00") {
-			return nil, fmt.Errorf("env: %q is not an environment variable name", name)
+			return nil, fielderr.New("env", "%q is not an environment variable name", name)
 		}
 		names = append(names, name)
 	}
@@ -243,7 +244,7 @@ func envList(env map[string]string) ([]string, error) {
 	list := make([]string, 0, len(names))
 	for _, name := range names {
 		if strings.ContainsRune(env[name], 0) {
-			return nil, fmt.Errorf("env[%q]: value holds a NUL byte (value not shown)", name)
+			return nil, fielderr.New(fmt.Sprintf("env[%q]", name), "value holds a NUL byte (value not shown)")
 		}
 		list = append(list, name+"="+env[name])
 	}
@@ -256,10 +257,10 @@ func parseTimeout(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout: %q is not a positive duration such as \"10s\"", s)
+		return 0, fielderr.New("timeout", "%q is not a positive duration such as \"10s\"", s)
 	}
 	if d > maxExecTimeout {
-		return 0, fmt.Errorf("timeout: %q is more than %s, the longest a helper or provider run may take", s, maxExecTimeout)
+		return 0, fielderr.New("timeout", "%q is more than %s, the longest a helper or provider run may take", s, maxExecTimeout)
 	}
 	return d, nil
 }
@@ -273,10 +274,10 @@ const maxExecTimeout = 5 * time.Minute
 
 func absPath(field, p string) error {
 	if p == "" {
-		return fmt.Errorf("%s: required", field)
+		return fielderr.New(field, "required")
 	}
 	if !filepath.IsAbs(p) {
-		return fmt.Errorf("%s: %q is not an absolute path", field, p)
+		return fielderr.New(field, "%q is not an absolute path", p)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/containerd/errdefs"
 )
 
 func TestBuildErrorsNameFieldAndValue(t *testing.T) {
@@ -55,6 +57,9 @@ func TestBuildErrorsNameFieldAndValue(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "inline-secret") {
 				t.Fatalf("error carries the password: %v", err)
+			}
+			if !errdefs.IsInvalidArgument(err) {
+				t.Fatalf("error %q is not errdefs.ErrInvalidArgument", err)
 			}
 		})
 	}

@@ -1,8 +1,9 @@
 package credentials
 
 import (
-	"fmt"
 	"runtime"
+
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // refuseExec refuses, at startup, a source type that runs programs (helper,
@@ -13,5 +14,5 @@ func refuseExec(sourceType string, treeKill bool) error {
 	if treeKill || (sourceType != TypeHelper && sourceType != TypeKubelet) {
 		return nil
 	}
-	return fmt.Errorf("type: %q sources are not supported on %s: nodecred cannot yet kill a credential program's whole process tree at timeout there; use dockerconfig (without credHelpers or credsStore) or static sources", sourceType, runtime.GOOS)
+	return fielderr.New("type", "%q sources are not supported on %s: nodecred cannot yet kill a credential program's whole process tree at timeout there; use dockerconfig (without credHelpers or credsStore) or static sources", sourceType, runtime.GOOS)
 }

@@ -10,6 +10,7 @@ import (
 	kubeletconfig "k8s.io/kubelet/config/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/nodecred/nodecred/internal/fielderr"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -167,7 +168,7 @@ func validateKubeletProvider(field string, p kubeletconfig.CredentialProvider) e
 		return fmt.Errorf("%s.apiVersion: %q is not supported (want %s)", field, p.APIVersion, wantVersions(providerAPIVersions))
 	}
 	if _, err := hostmatch.ParsePatterns(p.MatchImages); err != nil {
-		return fmt.Errorf("%s.matchImages%w", field, err)
+		return fielderr.In(field+".matchImages", err)
 	}
 	if p.TokenAttributes != nil {
 		if err := validateTokenAttributes(field+".tokenAttributes", p.APIVersion, p.TokenAttributes); err != nil {

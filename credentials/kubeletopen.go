@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // OpenKubeletSource checks a kubelet source as the kubelet checks its
@@ -33,26 +35,26 @@ import (
 // provider removed after startup fails the same way, as in the kubelet.
 func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) (*KubeletSource, error) {
 	if err := checkDir(binDir); err != nil {
-		return nil, fmt.Errorf("bin_dir: %q: %w", binDir, err)
+		return nil, fielderr.New("bin_dir", "%q: %w", binDir, err)
 	}
 	stamp, data, err := readKubeletConfig(openForRead, configPath, maxKubeletConfigSize)
 	if err != nil {
-		return nil, fmt.Errorf("config: %q: %w", configPath, pathError(err))
+		return nil, fielderr.New("config", "%q: %w", configPath, pathError(err))
 	}
 	entries, err := parseKubeletFiles(data)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err) // err names the file
+		return nil, fielderr.In("config", err) // err names the file
 	}
 	for _, p := range entries {
 		if err := checkExecutable(filepath.Join(binDir, p.Name)); err != nil {
-			return nil, fmt.Errorf("config: %q: providers[%d] %q: %w", p.file, p.index, p.Name, err)
+			return nil, fielderr.New("config", "%q: providers[%d] %q: %w", p.file, p.index, p.Name, err)
 		}
 	}
 	s := newKubeletSource(configPath, binDir, timeout, opts...)
 	// What was checked is what the source starts with; a change since is
 	// read at the first lookup.
 	if err := s.file.prime(stamp, data); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fielderr.In("config", err)
 	}
 	return s, nil
 }
