@@ -8,14 +8,14 @@ import (
 )
 
 func fixed(user string) Source {
-	return SourceFunc(func(context.Context, Request) (Credential, error) {
+	return sourceFunc(func(context.Context, Request) (Credential, error) {
 		return Credential{Username: user, Password: "pw"}, nil
 	})
 }
 
 var (
-	notFound = SourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, nil })
-	failing  = SourceFunc(func(context.Context, Request) (Credential, error) {
+	notFound = sourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, nil })
+	failing  = sourceFunc(func(context.Context, Request) (Credential, error) {
 		return Credential{}, errors.New("helper exited 1")
 	})
 )
@@ -61,3 +61,8 @@ func TestChainStopsWhenContextDone(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// sourceFunc adapts a function to a Source.
+type sourceFunc func(ctx context.Context, req Request) (Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req Request) (Credential, error) { return f(ctx, req) }

@@ -93,7 +93,7 @@ func (h *helperClient) get(ctx context.Context, host string) (Credential, error)
 // from when the registry refuses it, at most once per failure lifetime.
 func (h *helperClient) rejectable(cred Credential, serverURL string) Credential {
 	if !cred.IsZero() {
-		cred.reject = func() bool { return h.cache.Reject(serverURL, answercache.FailureTTL(h.timeout)) }
+		cred = cred.WithReject(func() bool { return h.cache.Reject(serverURL, answercache.FailureTTL(h.timeout)) })
 	}
 	return cred
 }

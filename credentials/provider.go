@@ -83,7 +83,7 @@ func (p *provider) get(ctx context.Context, image, host, path string) (Credentia
 func (p *provider) rejectable(a *providerAnswer, key, host, path string) (Credential, error) {
 	cred, err := a.lookup(host, path)
 	if !cred.IsZero() {
-		cred.reject = func() bool { return p.cache.Reject(key, answercache.FailureTTL(p.timeout)) }
+		cred = cred.WithReject(func() bool { return p.cache.Reject(key, answercache.FailureTTL(p.timeout)) })
 	}
 	return cred, err
 }

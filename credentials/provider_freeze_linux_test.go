@@ -24,7 +24,7 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 	}), nil, 300*time.Millisecond)
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := Chain{
-		{"kubelet", SourceFunc(func(ctx context.Context, req Request) (Credential, error) {
+		{"kubelet", sourceFunc(func(ctx context.Context, req Request) (Credential, error) {
 			return askProviders(ctx, providers, req)
 		})},
 		{"static", NewStaticSource(hosts, "robot", "pw")},

@@ -12,7 +12,7 @@ import (
 )
 
 func failWith(err error) Source {
-	return SourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, err })
+	return sourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, err })
 }
 
 func TestReportNamesSourcesAndPrograms(t *testing.T) {

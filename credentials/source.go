@@ -38,6 +38,14 @@ func (c Credential) Reject() bool {
 	return c.reject != nil && c.reject()
 }
 
+// WithReject returns c with reject as what Reject calls: a source that
+// serves c from a cache of a program's answers passes the function that
+// drops that answer.
+func (c Credential) WithReject(reject func() bool) Credential {
+	c.reject = reject
+	return c
+}
+
 // IsZero reports whether c carries no credential.
 func (c Credential) IsZero() bool {
 	return c.Username == "" && c.Password == "" && c.IdentityToken == ""
@@ -60,12 +68,4 @@ func (c Credential) Kind() string {
 // nil error; an error means the source itself is at fault.
 type Source interface {
 	Get(ctx context.Context, req Request) (Credential, error)
-}
-
-// SourceFunc adapts a function to a Source.
-type SourceFunc func(ctx context.Context, req Request) (Credential, error)
-
-// Get calls f.
-func (f SourceFunc) Get(ctx context.Context, req Request) (Credential, error) {
-	return f(ctx, req)
 }

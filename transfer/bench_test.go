@@ -57,7 +57,7 @@ func BenchmarkCredentialDecision(b *testing.B) {
 		}
 	}
 	b.Run("unrecorded", func(b *testing.B) {
-		run(b, credentials.SourceFunc(chain.Get), func() *record { return nil })
+		run(b, sourceFunc(chain.Get), func() *record { return nil })
 	})
 	b.Run("recorded", func(b *testing.B) {
 		run(b, chain, func() *record { return &record{} })
@@ -70,7 +70,7 @@ func BenchmarkExplain(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := credentials.Chain{
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+		{Name: "dockerconfig:/etc/containerd/auth.json", Source: sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 			return credentials.Credential{}, errors.New("broken")
 		})},
 		{Name: "static:r.io", Source: credentials.NewStaticSource(hosts, "robot", "pw")},

@@ -30,7 +30,7 @@ func testChain(t *testing.T) credentials.Chain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+	broken := sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 		return credentials.Credential{}, errors.New("read /etc/containerd/auth.json: " + nodeSecret)
 	})
 	return credentials.Chain{
@@ -246,4 +246,11 @@ func TestRefusalsPerHost(t *testing.T) {
 			t.Errorf("%s: refused %v (sure %v), want %v (sure %v)", tt.name, got, f.sure, tt.want, tt.sure)
 		}
 	}
+}
+
+// sourceFunc adapts a function to a credentials.Source.
+type sourceFunc func(ctx context.Context, req credentials.Request) (credentials.Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req credentials.Request) (credentials.Credential, error) {
+	return f(ctx, req)
 }
