@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
@@ -201,7 +202,7 @@ func BenchmarkReloadCheck(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.Run("stat-per-lookup", func(b *testing.B) {
-		f := newReloadingFile(path, maxDockerConfigSize, false, ParseDockerConfig)
+		f := filewatch.New(path, maxDockerConfigSize, false, ParseDockerConfig)
 		measure(b, func() { f.Load(ctx) })
 	})
 	// A kubelet config directory of three files, as a node with a drop-in

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/fielderr"
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -93,7 +94,7 @@ func build(c SourceConfig) (Source, string, error) {
 		if err := absPath("path", c.Path); err != nil {
 			return nil, "", err
 		}
-		if err := checkFileAtStart(c.Path, maxDockerConfigSize); err != nil {
+		if err := filewatch.CheckAtStart(c.Path, maxDockerConfigSize); err != nil {
 			return nil, "", fielderr.In("path", err)
 		}
 		return NewDockerConfigSource(c.Path, timeout, renewal), "dockerconfig:" + c.Path, nil
@@ -146,7 +147,7 @@ func build(c SourceConfig) (Source, string, error) {
 			if err := absPath("password_file", c.PasswordFile); err != nil {
 				return nil, "", err
 			}
-			if err := checkFileAtStart(c.PasswordFile, maxPasswordFileSize); err != nil {
+			if err := filewatch.CheckAtStart(c.PasswordFile, maxPasswordFileSize); err != nil {
 				return nil, "", fielderr.In("password_file", err)
 			}
 			return NewStaticFileSource(hosts, c.Username, c.PasswordFile), name, nil

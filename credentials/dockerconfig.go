@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/redact"
 )
@@ -280,11 +281,17 @@ func (c DockerConfig) helperFor(host string) string {
 	return c.store
 }
 
+// maxDockerConfigSize bounds a docker config (path): a larger file is not
+// read, and keeps the last good contents, as a malformed one does. A
+// docker config with 10 000 hosts is 0.6 MB. See TestFileHeapBound and
+// docs/config.md.
+const maxDockerConfigSize = 1 << 20
+
 // DockerConfigSource serves a docker config file, re-read when it changes:
 // its auths, and its credHelpers and credsStore through the docker
 // credential helpers they name.
 type DockerConfigSource struct {
-	file    *reloadingFile[DockerConfig]
+	file    *filewatch.File[DockerConfig]
 	helpers *helperSet
 }
 
@@ -295,11 +302,11 @@ var _ Source = (*DockerConfigSource)(nil)
 // with timeout.
 func NewDockerConfigSource(path string, timeout time.Duration, opts ...Option) *DockerConfigSource {
 	s := &DockerConfigSource{
-		file:    newReloadingFile(path, maxDockerConfigSize, true, ParseDockerConfig),
+		file:    filewatch.New(path, maxDockerConfigSize, true, ParseDockerConfig),
 		helpers: newHelperSet(timeout, applyOptions(opts).renew),
 	}
 	// A helper the new contents no longer name runs no more.
-	s.file.replaced = func(_, cfg DockerConfig) { s.helpers.keepOnly(cfg.helperNames(), false) }
+	s.file.Replaced = func(_, cfg DockerConfig) { s.helpers.keepOnly(cfg.helperNames(), false) }
 	return s
 }
 

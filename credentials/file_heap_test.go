@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/filewatch"
 )
 
 // The heap bounds docs/config.md states for one file, at its size bound:
@@ -91,16 +93,16 @@ func TestFileHeapBound(t *testing.T) {
 			var load func() bool
 			switch kind {
 			case "dockerconfig":
-				f := newReloadingFile(path, maxDockerConfigSize, false, ParseDockerConfig)
-				f.wait = time.Hour // however busy the machine
+				f := filewatch.New(path, maxDockerConfigSize, false, ParseDockerConfig)
+				f.Wait = time.Hour // however busy the machine
 				load = func() bool { heapSink = f; _, ok := f.Load(context.Background()); return ok }
 			case "kubelet":
 				f := newKubeletSource(path, dir, 0).file
-				f.wait = time.Hour
+				f.Wait = time.Hour
 				load = func() bool { heapSink = f; _, ok := f.Load(context.Background()); return ok }
 			case "password":
-				f := newReloadingFile(path, maxPasswordFileSize, false, parsePasswordFile)
-				f.wait = time.Hour
+				f := filewatch.New(path, maxPasswordFileSize, false, parsePasswordFile)
+				f.Wait = time.Hour
 				load = func() bool { heapSink = f; _, ok := f.Load(context.Background()); return ok }
 			}
 			var before, after, kept runtime.MemStats

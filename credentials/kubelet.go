@@ -16,10 +16,15 @@ import (
 	kubeletconfig "k8s.io/kubelet/config/v1"
 
 	"github.com/nodecred/nodecred/internal/answercache"
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
 const kubeletConfigKind = "CredentialProviderConfig"
+
+// maxKubeletConfigSize bounds each kubelet config file (config): a config
+// names a few providers. See TestFileHeapBound and docs/config.md.
+const maxKubeletConfigSize = 64 << 10
 
 // KubeletSource runs kubelet credential provider plugins
 // (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/)
@@ -32,7 +37,7 @@ const kubeletConfigKind = "CredentialProviderConfig"
 // renewals. A provider removed or changed is closed: it runs no more, and
 // its renewals stop.
 type KubeletSource struct {
-	file    *reloadingFile[[]*provider]
+	file    *filewatch.File[[]*provider]
 	binDir  string
 	timeout time.Duration
 	renew   bool
@@ -51,9 +56,9 @@ var (
 // checks nothing until the first lookup.
 func newKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
 	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: applyOptions(opts).renew}
-	s.file = newReloadingFile(configPath, maxKubeletConfigSize, false, s.parse)
-	s.file.dirs, s.file.readAll = true, readKubeletConfig
-	s.file.replaced = closeReplaced
+	s.file = filewatch.New(configPath, maxKubeletConfigSize, false, s.parse)
+	s.file.Dir, s.file.ReadAll = isKubeletConfigName, readKubeletConfig
+	s.file.Replaced = closeReplaced
 	return s
 }
 
@@ -69,10 +74,7 @@ func (s *KubeletSource) parse(data []byte) ([]*provider, error) {
 	if s.closed {
 		return nil, nil
 	}
-	var current []*provider
-	if st := s.file.current(); st.loaded {
-		current = st.value
-	}
+	current, _ := s.file.Current()
 	providers := buildProviders(entries, s.binDir, s.timeout, nil, s.renew, current)
 	for _, p := range providers {
 		p.refresh = func(ctx context.Context) { s.file.Load(ctx) }
@@ -95,11 +97,11 @@ func (s *KubeletSource) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.file.mu.Lock()
-	defer s.file.mu.Unlock()
-	for _, p := range s.file.current().value {
-		p.close()
-	}
+	s.file.Locked(func(providers []*provider) {
+		for _, p := range providers {
+			p.close()
+		}
+	})
 	return nil
 }
 

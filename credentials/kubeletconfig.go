@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/nodecred/nodecred/internal/fielderr"
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -55,9 +56,9 @@ func ParseKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, e
 // directory, as the kubelet does (see kubeletConfigFiles), and returns its
 // providers merged, in order, checked as one config.
 func ReadKubeletConfig(path string) (*kubeletconfig.CredentialProviderConfig, error) {
-	_, data, err := readKubeletConfig(openForRead, path, maxKubeletConfigSize)
+	_, data, err := readKubeletConfig(filewatch.OpenForRead, path, maxKubeletConfigSize)
 	if err != nil {
-		return nil, pathError(err)
+		return nil, filewatch.PathError(err)
 	}
 	providers, err := parseKubeletFiles(data)
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
+
+	"github.com/nodecred/nodecred/internal/filewatch"
 )
 
 // maxKubeletConfigFiles bounds the files a config directory may hold, so
@@ -31,7 +32,7 @@ type kubeletFile struct {
 func kubeletConfigFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, pathError(err)
+		return nil, filewatch.PathError(err)
 	}
 	var files []string
 	for _, e := range entries {
@@ -63,54 +64,34 @@ func isKubeletConfigName(e fs.DirEntry) bool {
 // file it lists, so that a file added, removed, renamed or written in place
 // changes it; it is taken before the files are read, so a change during the
 // read is read again at the next lookup.
-func readKubeletConfig(open func(string) (*os.File, error), path string, limit int64) (fileStamp, []byte, error) {
-	info, err := statFile(path)
+func readKubeletConfig(open func(string) (*os.File, error), path string, limit int64) (filewatch.Stamp, []byte, error) {
+	info, err := filewatch.Stat(path)
 	if err != nil {
-		return fileStamp{}, nil, err
+		return filewatch.Stamp{}, nil, err
 	}
 	if !info.IsDir() {
-		stamp, data, err := readRegular(open, path, limit)
+		stamp, data, err := filewatch.ReadRegular(open, path, limit)
 		if err != nil {
-			return fileStamp{}, nil, err
+			return filewatch.Stamp{}, nil, err
 		}
 		enc, err := json.Marshal([]kubeletFile{{Path: path, Data: data}})
 		return stamp, enc, err
 	}
-	stamp := stampOf(info, nil)
-	stamp.dir = dirStamp(path)
+	stamp := filewatch.StampDir(info, path, isKubeletConfigName)
 	names, err := kubeletConfigFiles(path)
 	if err != nil {
-		return fileStamp{}, nil, &notReadError{err.Error()}
+		return filewatch.Stamp{}, nil, &filewatch.NotReadError{Reason: err.Error()}
 	}
 	files := make([]kubeletFile, 0, len(names))
 	for _, name := range names {
-		_, data, err := readRegular(open, name, limit)
+		_, data, err := filewatch.ReadRegular(open, name, limit)
 		if err != nil {
 			// Not a missing directory: one file of it, which the kubelet
 			// cannot read either.
-			return fileStamp{}, nil, &notReadError{fmt.Sprintf("%q: %v", name, pathError(err))}
+			return filewatch.Stamp{}, nil, &filewatch.NotReadError{Reason: fmt.Sprintf("%q: %v", name, filewatch.PathError(err))}
 		}
 		files = append(files, kubeletFile{Path: name, Data: data})
 	}
 	enc, err := json.Marshal(files)
 	return stamp, enc, err
-}
-
-// dirStamp describes what of dir the kubelet reads: each config file's
-// name and stat stamp.
-func dirStamp(dir string) string {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "unreadable: " + pathError(err).Error()
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		if !isKubeletConfigName(e) {
-			continue
-		}
-		info, err := os.Stat(filepath.Join(dir, e.Name()))
-		st := stampOf(info, err)
-		fmt.Fprintf(&b, "%q %v %d %d %d %v %q\n", e.Name(), st.exists, st.size, st.mtime.UnixNano(), st.ino, st.mode, st.fault)
-	}
-	return b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nodecred/nodecred/internal/filewatch"
 )
 
 // TestKubeletConfigFiles holds the rules of the kubelet's
@@ -120,7 +122,7 @@ func TestKubeletConfigDirectoryMerge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, data, err := readKubeletConfig(openForRead, dir, maxKubeletConfigSize)
+			_, data, err := readKubeletConfig(filewatch.OpenForRead, dir, maxKubeletConfigSize)
 			if err != nil {
 				t.Fatal(err)
 			}

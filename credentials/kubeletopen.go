@@ -3,12 +3,12 @@ package credentials
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/nodecred/nodecred/internal/fielderr"
+	"github.com/nodecred/nodecred/internal/filewatch"
 )
 
 // OpenKubeletSource checks a kubelet source as the kubelet checks its
@@ -37,9 +37,9 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 	if err := checkDir(binDir); err != nil {
 		return nil, fielderr.New("bin_dir", "%q: %w", binDir, err)
 	}
-	stamp, data, err := readKubeletConfig(openForRead, configPath, maxKubeletConfigSize)
+	stamp, data, err := readKubeletConfig(filewatch.OpenForRead, configPath, maxKubeletConfigSize)
 	if err != nil {
-		return nil, fielderr.New("config", "%q: %w", configPath, pathError(err))
+		return nil, fielderr.New("config", "%q: %w", configPath, filewatch.PathError(err))
 	}
 	entries, err := parseKubeletFiles(data)
 	if err != nil {
@@ -53,7 +53,7 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 	s := newKubeletSource(configPath, binDir, timeout, opts...)
 	// What was checked is what the source starts with; a change since is
 	// read at the first lookup.
-	if err := s.file.prime(stamp, data); err != nil {
+	if err := s.file.Prime(stamp, data); err != nil {
 		return nil, fielderr.In("config", err)
 	}
 	return s, nil
@@ -63,7 +63,7 @@ func OpenKubeletSource(configPath, binDir string, timeout time.Duration, opts ..
 func checkDir(dir string) error {
 	info, err := os.Stat(dir)
 	if err != nil {
-		return pathError(err)
+		return filewatch.PathError(err)
 	}
 	if !info.IsDir() {
 		return errors.New("not a directory")
@@ -77,7 +77,7 @@ func checkExecutable(path string) error {
 	info, err := os.Stat(path)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s: %w", path, pathError(err))
+		return fmt.Errorf("%s: %w", path, filewatch.PathError(err))
 	case info.IsDir():
 		return fmt.Errorf("%s: is a directory", path)
 	case !info.Mode().IsRegular():
@@ -86,14 +86,4 @@ func checkExecutable(path string) error {
 		return fmt.Errorf("%s: not executable (mode %s)", path, info.Mode().Perm())
 	}
 	return nil
-}
-
-// pathError drops the operation and path from an *fs.PathError, which the
-// caller names itself: "no such file or directory".
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -3,7 +3,6 @@ package credentials
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,36 +10,6 @@ import (
 
 	"github.com/nodecred/nodecred/internal/fakeclock"
 )
-
-// TestSameContentsAreNotParsedAgain: a file rewritten or touched with the
-// same contents keeps its value; it is not even parsed again.
-func TestSameContentsAreNotParsedAgain(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	writeConfig(t, path, "one")
-	parses := 0
-	f := newReloadingFile(path, 1<<10, false, func(b []byte) (string, error) { parses++; return string(b), nil })
-	ctx := context.Background()
-	for i := range 50 {
-		if i%2 == 0 {
-			writeConfig(t, path, "one") // a rename over it: a new inode
-		} else {
-			when := time.Now().Add(time.Duration(i) * time.Second)
-			if err := os.Chtimes(path, when, when); err != nil { // a touch
-				t.Fatal(err)
-			}
-		}
-		if v, ok := f.Load(ctx); !ok || v != "one" {
-			t.Fatalf("rewrite %d: %q, %v", i, v, ok)
-		}
-	}
-	if parses != 1 {
-		t.Fatalf("parsed %d times for 50 rewrites of the same contents, want 1", parses)
-	}
-	writeConfig(t, path, "two")
-	if v, _ := f.Load(ctx); v != "two" || parses != 2 {
-		t.Fatalf("a change: %q after %d parses, want two after 2", v, parses)
-	}
-}
 
 // reloadSetup writes a config of the test provider under names and opens
 // a kubelet source on it; each provider counts its runs in counts/NAME.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -14,7 +15,7 @@ type StaticSource struct {
 	hosts    hostmatch.Patterns
 	username string
 	password Secret
-	file     *reloadingFile[Secret]
+	file     *filewatch.File[Secret]
 }
 
 var _ Source = (*StaticSource)(nil)
@@ -27,7 +28,7 @@ func NewStaticSource(hosts hostmatch.Patterns, username string, password Secret)
 // NewStaticFileSource returns a source whose password is the contents of
 // passwordFile, without a trailing newline.
 func NewStaticFileSource(hosts hostmatch.Patterns, username, passwordFile string) *StaticSource {
-	return &StaticSource{hosts: hosts, username: username, file: newReloadingFile(passwordFile, maxPasswordFileSize, true, parsePasswordFile)}
+	return &StaticSource{hosts: hosts, username: username, file: filewatch.New(passwordFile, maxPasswordFileSize, true, parsePasswordFile)}
 }
 
 // Get answers for the hosts the source is configured for, and no others.
@@ -45,6 +46,11 @@ func (s *StaticSource) Get(ctx context.Context, req Request) (Credential, error)
 	}
 	return Credential{Username: s.username, Password: password}, nil
 }
+
+// maxPasswordFileSize bounds a password file (password_file): a password,
+// even a Google service account key, is a few KB. See TestFileHeapBound
+// and docs/config.md.
+const maxPasswordFileSize = 64 << 10
 
 func parsePasswordFile(data []byte) (Secret, error) {
 	p := strings.TrimRight(string(data), "\r\n")

@@ -1,6 +1,6 @@
 //go:build unix
 
-package credentials
+package filewatch
 
 import (
 	"io/fs"
@@ -17,9 +17,9 @@ func inode(info fs.FileInfo) uint64 {
 	return 0
 }
 
-// openForRead opens path for reading without blocking: a FIFO swapped in
+// OpenForRead opens path for reading without blocking: a FIFO swapped in
 // after the stat cannot hold the open, and the fstat that follows refuses
 // it. O_NOCTTY keeps a terminal from becoming containerd's.
-func openForRead(path string) (*os.File, error) {
+func OpenForRead(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }

@@ -3,9 +3,7 @@ package credentials
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/sirupsen/logrus"
 
+	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -187,7 +186,7 @@ func TestUnreadableFileKeepsLastGood(t *testing.T) {
 	ctx, logs := capturedLog(t)
 	lookupUser(t, ctx, src)
 	// As a mode of 0 does for anyone but root.
-	src.file.open = func(path string) (*os.File, error) {
+	src.file.Open = func(path string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.EACCES}
 	}
 	writeAtomic(t, path, auths("secnd", "p2"))
@@ -484,17 +483,15 @@ func TestSlowReadBlocksNoOtherLookup(t *testing.T) {
 	// returns the read once it is in flight.
 	hold := func() (entered, release chan struct{}) {
 		entered, release = make(chan struct{}), make(chan struct{})
-		slow.file.open = func(path string) (*os.File, error) {
+		slow.file.Open = func(path string) (*os.File, error) {
 			close(entered)
 			<-release
-			return openForRead(path)
+			return filewatch.OpenForRead(path)
 		}
 		return entered, release
 	}
-	inFlight := func() *fileRead {
-		slow.file.mu.Lock()
-		defer slow.file.mu.Unlock()
-		return slow.file.reading
+	inFlight := func() <-chan struct{} {
+		return slow.file.Reading()
 	}
 	version := func(n int) string {
 		return fmt.Sprintf(`{"auths": {"a.example.com": {"auth": "%s"}, "b.example.com": {"auth": "%s"}}}`, b64(fmt.Sprintf("a%d:p", n)), b64(fmt.Sprintf("b%d:p", n)))
@@ -502,9 +499,9 @@ func TestSlowReadBlocksNoOtherLookup(t *testing.T) {
 
 	// No lookup waits (wait 0): each serves what it has while the read is stuck.
 	entered, release := hold()
-	slow.file.wait = 0
+	slow.file.Wait = 0
 	writeAtomic(t, slowPath, version(2))
-	var r *fileRead
+	var r <-chan struct{}
 	guard(t, "lookups during a stuck read", func() {
 		if got := get(ctx, "a.example.com"); got != "a1" {
 			t.Errorf("a.example.com: got %q, want the last good a1", got)
@@ -519,14 +516,14 @@ func TestSlowReadBlocksNoOtherLookup(t *testing.T) {
 		}
 	})
 	close(release)
-	guard(t, "the read", func() { <-r.done })
+	guard(t, "the read", func() { <-r })
 	if got := get(ctx, "a.example.com"); got != "a2" {
 		t.Errorf("after the read returned: got %q, want a2", got)
 	}
 
 	// A lookup that would wait an hour stops when its context ends.
 	entered, release = hold()
-	slow.file.wait = time.Hour
+	slow.file.Wait = time.Hour
 	writeAtomic(t, slowPath, version(3))
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -538,69 +535,9 @@ func TestSlowReadBlocksNoOtherLookup(t *testing.T) {
 	<-entered
 	r = inFlight()
 	close(release)
-	guard(t, "the read", func() { <-r.done })
+	guard(t, "the read", func() { <-r })
 	if got := get(ctx, "b.example.com"); got != "b3" {
 		t.Errorf("after the read returned: got %q, want b3", got)
-	}
-}
-
-// TestReadAtMostStopsAtTheBound: an endless stream (what /dev/zero gives)
-// costs limit+1 bytes, never more.
-func TestReadAtMostStopsAtTheBound(t *testing.T) {
-	const limit = 100 << 10
-	var read countingZero
-	data, err := readAtMost(&read, 0, limit)
-	var nr *notReadError
-	if !errors.As(err, &nr) || data != nil {
-		t.Fatalf("got %d bytes, %v; want a refusal", len(data), err)
-	}
-	if read.n > limit+1 {
-		t.Fatalf("read %d bytes from an endless stream, limit %d", read.n, limit)
-	}
-	for _, size := range []int{0, 1, 511, 512, 513, limit} {
-		got, err := readAtMost(strings.NewReader(strings.Repeat("x", size)), 0, limit)
-		if err != nil || len(got) != size {
-			t.Errorf("%d bytes: got %d, %v", size, len(got), err)
-		}
-	}
-}
-
-type countingZero struct{ n int }
-
-func (z *countingZero) Read(p []byte) (int, error) {
-	clear(p)
-	z.n += len(p)
-	return len(p), nil
-}
-
-var _ io.Reader = (*countingZero)(nil)
-
-func TestCheckFileAtStart(t *testing.T) {
-	dir := t.TempDir()
-	regular := filepath.Join(dir, "regular")
-	writeAtomic(t, regular, "x")
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	big := filepath.Join(dir, "big")
-	writeAtomic(t, big, strings.Repeat("x", 11))
-	tests := []struct{ path, want string }{
-		{regular, ""},
-		{filepath.Join(dir, "missing"), ""},
-		{dir, `is a directory, not a regular file`},
-		{fifo, `is a FIFO, not a regular file`},
-		{"/dev/zero", `"/dev/zero" is a character device, not a regular file`},
-		{big, `is 11 bytes, more than the limit of 10`},
-	}
-	for _, tt := range tests {
-		err := checkFileAtStart(tt.path, 10)
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%s: %v", tt.path, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%s: err = %v, want %q", tt.path, err, tt.want)
-		}
 	}
 }
 
