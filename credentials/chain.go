@@ -52,7 +52,7 @@ func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential
 			if ctx.Err() != nil {
 				return Credential{}, r, ctx.Err()
 			}
-			if unreported(err) {
+			if Unreported(err) {
 				log.G(ctx).WithFields(log.Fields{
 					"source": s.Name,
 					"host":   req.Host,

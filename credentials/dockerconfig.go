@@ -14,6 +14,7 @@ import (
 
 	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/jsonerr"
 	"github.com/nodecred/nodecred/internal/redact"
 )
 
@@ -73,8 +74,8 @@ func ParseDockerConfig(data []byte) (DockerConfig, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&f); err != nil {
-		err = scrubJSONError(err)
-		if typ, ok := err.(*jsonTypeError); ok {
+		err = jsonerr.Scrub(err)
+		if typ, ok := err.(*jsonerr.TypeError); ok {
 			err = dockerConfigFieldError(typ)
 		}
 		return DockerConfig{}, fmt.Errorf("invalid docker config: %w", err)
@@ -219,45 +220,16 @@ func (k authKey) isDockers() bool {
 	return k.key == k.host
 }
 
-// scrubJSONError drops the parts of a JSON error that can quote input.
-func scrubJSONError(err error) error {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return fmt.Errorf("syntax error at byte %d", syn.Offset)
-	}
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		return &jsonTypeError{field: typ.Field, value: typ.Value, offset: typ.Offset}
-	}
-	// Unknown-field errors name a key, never a value.
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		return errors.New(strings.TrimPrefix(msg, "json: "))
-	}
-	return errors.New("malformed JSON")
-}
-
-// jsonTypeError is a value of the wrong type: the path of the field it is
-// in, the kind of value found ("number", "array") and where.
-type jsonTypeError struct {
-	field  string // encoding/json's dotted path, map keys included
-	value  string
-	offset int64
-}
-
-func (e *jsonTypeError) Error() string {
-	return fmt.Sprintf("field %q: wrong type %s at byte %d", e.field, e.value, e.offset)
-}
-
 // dockerConfigFieldError names the field of a docker config that holds a
 // value of the wrong type. encoding/json's path names struct fields only,
 // so the host key an entry is under is left out: the byte offset locates
 // it. "auths[…].password: wrong type number at byte 40".
-func dockerConfigFieldError(e *jsonTypeError) error {
-	field := e.field
+func dockerConfigFieldError(e *jsonerr.TypeError) error {
+	field := e.Field
 	if top, rest, nested := strings.Cut(field, "."); nested {
 		field = top + "[…]." + rest
 	}
-	return fmt.Errorf("%s: wrong type %s at byte %d", field, e.value, e.offset)
+	return fmt.Errorf("%s: wrong type %s at byte %d", field, e.Value, e.Offset)
 }
 
 // showKey returns an auths or credHelpers key fit for an error: keys are
@@ -303,7 +275,7 @@ var _ Source = (*DockerConfigSource)(nil)
 func NewDockerConfigSource(path string, timeout time.Duration, opts ...Option) *DockerConfigSource {
 	s := &DockerConfigSource{
 		file:    filewatch.New(path, maxDockerConfigSize, true, ParseDockerConfig),
-		helpers: newHelperSet(timeout, applyOptions(opts).renew),
+		helpers: newHelperSet(timeout, Renewal(opts...)),
 	}
 	// A helper the new contents no longer name runs no more.
 	s.file.Replaced = func(_, cfg DockerConfig) { s.helpers.keepOnly(cfg.helperNames(), false) }

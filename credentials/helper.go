@@ -137,7 +137,7 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 		// it for every failure too, so what they add on stderr is logged
 		// once per change, and the miss kept no longer than a failure.
 		reason := redact.String(string(p.stdout))
-		if stderr := stderrReason(p.stderr); stderr != "" {
+		if stderr := execprog.StderrReason(p.stderr); stderr != "" {
 			reason += " (stderr: " + stderr + ")"
 		}
 		if h.misses.changed(reason) {
@@ -151,10 +151,10 @@ func (h *helperClient) exec(ctx context.Context, serverURL string) (helperAnswer
 	}
 	// client.Get's own error quotes the helper's whole output, which may
 	// hold a secret: build one from the parts, redacted.
-	pe := &programError{kind: "helper", program: filepath.Base(h.program), status: "malformed response", stderr: stderrReason(p.stderr)}
+	pe := &ProgramError{Kind: "helper", Program: filepath.Base(h.program), Status: "malformed response", Stderr: execprog.StderrReason(p.stderr)}
 	if p.err != nil {
-		pe.status = p.err.Error()
-		pe.said = redact.String(string(p.stdout))
+		pe.Status = p.err.Error()
+		pe.Said = redact.String(string(p.stdout))
 	}
 	return helperAnswer{err: fmt.Errorf("failed to run credential helper %q: %w", h.program, pe)}, answercache.FailureTTL(h.timeout)
 }
@@ -192,7 +192,7 @@ var _ Source = (*HelperSource)(nil)
 // containerd's environment overlaid by env ("NAME=value").
 func NewHelperSource(program string, env []string, hosts hostmatch.Patterns, timeout time.Duration, opts ...Option) *HelperSource {
 	h := newHelperClient(program, env, timeout, nil)
-	h.cache.SetRenew(applyOptions(opts).renew)
+	h.cache.SetRenew(Renewal(opts...))
 	return &HelperSource{hosts: hosts, helper: h}
 }
 
@@ -236,7 +236,7 @@ func (s *helperSet) get(name string) (*helperClient, error) {
 	program, err := ResolveHelper(name)
 	if err != nil {
 		// A programError, so that the chain logs it once while it is cached.
-		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &programError{kind: "helper", program: "docker-credential-" + name, status: err.Error()})
+		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &ProgramError{Kind: "helper", Program: "docker-credential-" + name, Status: err.Error()})
 		s.missing.Store(name, err, answercache.MinFailureTTL, nil, false)
 		return nil, err
 	}
@@ -275,4 +275,22 @@ func checkHelperName(name string) error {
 		return fmt.Errorf("%q is not a credential helper name", name)
 	}
 	return nil
+}
+
+// changeLog remembers the last reason it was told of, so that a reason that
+// repeats on every lookup is logged once, and each change of it again.
+type changeLog struct {
+	mu   sync.Mutex
+	last string
+}
+
+// changed records reason and reports whether it differs from the last one.
+func (l *changeLog) changed(reason string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if reason == l.last {
+		return false
+	}
+	l.last = reason
+	return true
 }

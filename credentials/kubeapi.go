@@ -12,6 +12,8 @@ import (
 	providerv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
 	providerv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 	kjson "sigs.k8s.io/json"
+
+	"github.com/nodecred/nodecred/internal/jsonerr"
 )
 
 // The API versions the kubelet accepts. Its credential provider plugin
@@ -66,7 +68,7 @@ func decodeStrict(data []byte, v any) error {
 		// A value of the wrong type: encoding/json names the field and the
 		// kind of value found, which scrubJSONError keeps.
 		if err := json.Unmarshal(data, v); err != nil {
-			return scrubJSONError(err)
+			return jsonerr.Scrub(err)
 		}
 		return errors.New("malformed JSON")
 	}
@@ -88,14 +90,14 @@ func (e *strictFieldError) Error() string { return e.msg }
 // of mistake.
 func responseDecodeError(err error) string {
 	var field *strictFieldError
-	var typ *jsonTypeError
+	var typ *jsonerr.TypeError
 	switch {
 	case errors.As(err, &field) && strings.HasPrefix(field.msg, "duplicate field"):
 		return "a duplicate field (field not shown)"
 	case errors.As(err, &field):
 		return "an unknown field, or a field in the wrong case (field not shown)"
 	case errors.As(err, &typ):
-		return fmt.Sprintf("a field of the wrong type (%s) at byte %d (field not shown)", typ.value, typ.offset)
+		return fmt.Sprintf("a field of the wrong type (%s) at byte %d (field not shown)", typ.Value, typ.Offset)
 	}
 	return err.Error() // "syntax error at byte N", "malformed JSON"
 }

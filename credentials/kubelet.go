@@ -55,7 +55,7 @@ var (
 // directory; their executables are in binDir. Unlike OpenKubeletSource, it
 // checks nothing until the first lookup.
 func newKubeletSource(configPath, binDir string, timeout time.Duration, opts ...Option) *KubeletSource {
-	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: applyOptions(opts).renew}
+	s := &KubeletSource{binDir: binDir, timeout: timeout, renew: Renewal(opts...)}
 	s.file = filewatch.New(configPath, maxKubeletConfigSize, false, s.parse)
 	s.file.Dir, s.file.ReadAll = isKubeletConfigName, readKubeletConfig
 	s.file.Replaced = closeReplaced
@@ -188,7 +188,7 @@ func invalidYAML(err error) error {
 // later provider made up for, so that they are not lost.
 func logSkippedProviders(ctx context.Context, errs []error) {
 	for _, err := range errs {
-		if unreported(err) {
+		if Unreported(err) {
 			log.G(ctx).WithError(err).Warn("nodecred: credential provider failed, a later one served")
 		}
 	}

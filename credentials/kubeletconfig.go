@@ -13,6 +13,7 @@ import (
 	"github.com/nodecred/nodecred/internal/fielderr"
 	"github.com/nodecred/nodecred/internal/filewatch"
 	"github.com/nodecred/nodecred/internal/hostmatch"
+	"github.com/nodecred/nodecred/internal/jsonerr"
 )
 
 // kubeletProvider is a provider entry of a kubelet config and the file it
@@ -131,7 +132,7 @@ func decodeKubeletConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, 
 		} `json:"providers"`
 	}
 	if err := json.Unmarshal(j, &loose); err != nil {
-		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", scrubJSONError(err))
+		return nil, fmt.Errorf("invalid CredentialProviderConfig: %w", jsonerr.Scrub(err))
 	}
 	if !slices.Contains(kubeletConfigVersions, loose.APIVersion) || loose.Kind != kubeletConfigKind {
 		return nil, fmt.Errorf("apiVersion %q, kind %q: want %s %s", loose.APIVersion, loose.Kind, wantVersions(kubeletConfigVersions), kubeletConfigKind)

@@ -1,6 +1,6 @@
 package credentials
 
-// Option changes how an exec-backed source (helper, kubelet, and the
+// Option changes how a source that runs programs (helper, kubelet, and the
 // helpers a docker config names) treats its programs' answers.
 type Option func(*sourceOptions)
 
@@ -15,10 +15,12 @@ func WithRenewal(on bool) Option {
 	return func(o *sourceOptions) { o.renew = on }
 }
 
-func applyOptions(opts []Option) sourceOptions {
+// Renewal reports whether opts leave renewal on: what a source that runs
+// programs reads of its options.
+func Renewal(opts ...Option) bool {
 	o := sourceOptions{renew: true}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return o
+	return o.renew
 }

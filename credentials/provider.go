@@ -172,7 +172,7 @@ func (p *provider) exec(ctx context.Context, image string) *providerAnswer {
 	metrics.Exec("provider", p.name, false, time.Since(start))
 	// A provider reports failure on stderr; its stdout is a response or
 	// nothing, and is never quoted.
-	pe := &programError{kind: "provider", program: p.name, status: redact.String(err.Error()), stderr: stderrReason(stderr)}
+	pe := &ProgramError{Kind: "provider", Program: p.name, Status: redact.String(err.Error()), Stderr: execprog.StderrReason(stderr)}
 	return &providerAnswer{err: fmt.Errorf("failed to run provider %q: %w", p.name, pe)}
 }
 

@@ -61,7 +61,7 @@ func (r Report) Failures() []string {
 			continue
 		}
 		for _, pe := range pes {
-			out = append(out, fmt.Sprintf("%s %s in %s failed: %s", pe.kind, pe.program, label, publicStatus(pe.status)))
+			out = append(out, fmt.Sprintf("%s %s in %s failed: %s", pe.Kind, pe.Program, label, publicStatus(pe.Status)))
 		}
 	}
 	return out
@@ -75,14 +75,14 @@ func (c Chain) label(i int) string {
 }
 
 // programErrors returns the failed program runs in err, in order.
-func programErrors(err error) []*programError {
-	var out []*programError
+func programErrors(err error) []*ProgramError {
+	var out []*ProgramError
 	var walk func(error)
 	walk = func(err error) {
 		switch e := err.(type) {
 		case nil:
-		case *programError:
-			if e.program != "" {
+		case *ProgramError:
+			if e.Program != "" {
 				out = append(out, e)
 			}
 		case interface{ Unwrap() []error }:

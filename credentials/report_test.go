@@ -19,11 +19,11 @@ func TestReportNamesSourcesAndPrograms(t *testing.T) {
 	const token = "ya29.c.b0AXv0zTPQsecretsecretsecret"
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	helperFailed := fmt.Errorf("failed to run credential helper %q: %w", "/usr/local/bin/docker-credential-ecr-login",
-		&programError{kind: "helper", program: "docker-credential-ecr-login", status: "timed out after 1m0s",
-			said: "token " + token, stderr: "refresh failed: " + token})
+		&ProgramError{Kind: "helper", Program: "docker-credential-ecr-login", Status: "timed out after 1m0s",
+			Said: "token " + token, Stderr: "refresh failed: " + token})
 	providersFailed := errors.Join(
-		fmt.Errorf("failed to run provider %q: %w", "ecr", &programError{kind: "provider", program: "ecr", status: "exit status 1", stderr: token}),
-		fmt.Errorf("failed to run provider %q: %w", "gcr", &programError{kind: "provider", program: "gcr", status: "malformed response"}),
+		fmt.Errorf("failed to run provider %q: %w", "ecr", &ProgramError{Kind: "provider", Program: "ecr", Status: "exit status 1", Stderr: token}),
+		fmt.Errorf("failed to run provider %q: %w", "gcr", &ProgramError{Kind: "provider", Program: "gcr", Status: "malformed response"}),
 	)
 	chain := Chain{
 		{Name: "helper:ecr-login", Source: failWith(helperFailed)},

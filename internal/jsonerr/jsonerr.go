@@ -1,0 +1,43 @@
+// Package jsonerr turns encoding/json's errors into errors that never
+// quote the input, which may hold credentials: a byte offset, a field's
+// path, the kind of value found.
+package jsonerr
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Scrub drops the parts of a JSON error that can quote input.
+func Scrub(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("syntax error at byte %d", syn.Offset)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return &TypeError{Field: typ.Field, Value: typ.Value, Offset: typ.Offset}
+	}
+	// Unknown-field errors name a key, never a value.
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return errors.New(strings.TrimPrefix(msg, "json: "))
+	}
+	return errors.New("malformed JSON")
+}
+
+// TypeError is a value of the wrong type: the path of the field it is in,
+// the kind of value found and where.
+type TypeError struct {
+	// Field is encoding/json's dotted path, map keys included.
+	Field string
+	// Value is the kind of value found: "number", "array".
+	Value string
+	// Offset is the byte offset of the value in the input.
+	Offset int64
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("field %q: wrong type %s at byte %d", e.Field, e.Value, e.Offset)
+}
