@@ -16,6 +16,7 @@ import (
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/transfer"
 	"github.com/nodecred/nodecred/version"
 )
@@ -82,7 +83,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			chain, err := credentials.Build(cfg.Sources)
+			chain, err := sourceconfig.Build(cfg.Sources)
 			if err != nil {
 				return nil, err // containerd names the plugin
 			}

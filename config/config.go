@@ -14,7 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/identifiers"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 )
 
 // Section is the name of nodecred's section in containerd's config.
@@ -32,7 +32,7 @@ type Config struct {
 	// credentials never reach CRI pulls: for operators who fail closed.
 	RequireCRITransferPull bool `toml:"require_cri_transfer_pull"`
 	// Sources are asked in order; the first that has a credential wins.
-	Sources []credentials.SourceConfig `toml:"sources"`
+	Sources []sourceconfig.Config `toml:"sources"`
 }
 
 // Default is the section with its defaults, as `containerd config default`
@@ -82,13 +82,13 @@ func Parse(raw map[string]any) (Config, error) {
 			if !ok {
 				return Config{}, fmt.Errorf("sources[%d]: want a table, got %T", i, item)
 			}
-			var sc credentials.SourceConfig
+			var sc sourceconfig.Config
 			if err := strictDecode(m, &sc); err != nil {
 				return Config{}, fmt.Errorf("sources[%d]: %w", i, err)
 			}
 			// By the keys written, so that an empty value (hosts = [])
 			// on a type that does not take the key is refused too.
-			if err := credentials.CheckSourceKeys(sc.Type, sortedKeys(m)); err != nil {
+			if err := sourceconfig.CheckKeys(sc.Type, sortedKeys(m)); err != nil {
 				return Config{}, fmt.Errorf("sources[%d].%w", i, err)
 			}
 			cfg.Sources = append(cfg.Sources, sc)

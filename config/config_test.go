@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/nodecred/nodecred/credentials"
 )
 
 // section decodes TOML as containerd hands the plugin its section.
@@ -82,7 +81,7 @@ func TestKeyOfField(t *testing.T) {
 		want string
 	}{
 		{&Config{}, "toml: cannot decode TOML string into struct field config.Config.Push of type bool", "push"},
-		{&credentials.SourceConfig{}, "toml: cannot decode TOML string into struct field credentials.SourceConfig.PasswordFile of type string", "password_file"},
+		{&sourceconfig.Config{}, "toml: cannot decode TOML string into struct field sourceconfig.Config.PasswordFile of type string", "password_file"},
 		{&Config{}, "toml: something else", "?"},
 	} {
 		if got := keyOfField(tt.out, tt.msg); got != tt.want {

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/nodecred/nodecred/credentials"
 )
 
 // FuzzConfigSection holds "no secret value in any error" for the nodecred
@@ -61,7 +60,7 @@ func check(raw map[string]any) error {
 	if err != nil {
 		return err
 	}
-	_, err = credentials.Build(cfg.Sources)
+	_, err = sourceconfig.Build(cfg.Sources)
 	return err
 }
 

@@ -2,6 +2,8 @@ package credentials
 
 import (
 	"context"
+	"errors"
+	"io"
 
 	"github.com/containerd/log"
 
@@ -21,8 +23,9 @@ type Named struct {
 type Chain []Named
 
 var (
-	_ Source   = Chain(nil)
-	_ Reporter = Chain(nil)
+	_ Source    = Chain(nil)
+	_ Reporter  = Chain(nil)
+	_ io.Closer = Chain(nil)
 )
 
 // Get returns the first credential found, with Source set to the name of
@@ -72,4 +75,17 @@ func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential
 		metrics.Lookup(s.Name, "miss")
 	}
 	return Credential{}, r, ctx.Err()
+}
+
+// Close closes every source of the chain that has a lifecycle (an
+// io.Closer): sources that run programs stop their renewals and runs. The
+// plugin closes its chain when containerd stops.
+func (c Chain) Close() error {
+	var errs []error
+	for _, s := range c {
+		if cl, ok := s.Source.(io.Closer); ok {
+			errs = append(errs, cl.Close())
+		}
+	}
+	return errors.Join(errs...)
 }

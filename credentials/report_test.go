@@ -29,7 +29,12 @@ func TestReportNamesSourcesAndPrograms(t *testing.T) {
 		{Name: "helper:ecr-login", Source: failWith(helperFailed)},
 		{Name: "kubelet:/etc/kubernetes/credential-provider.yaml", Source: failWith(providersFailed)},
 		{Name: "dockerconfig:/etc/containerd/auth.json", Source: failWith(errors.New(`"/etc/containerd/auth.json": syntax error at byte 3`))},
-		{Name: "static:r.io", Source: NewStaticSource(hosts, "robot", "pw-"+token)},
+		{Name: "static:r.io", Source: sourceFunc(func(_ context.Context, req Request) (Credential, error) {
+			if !hosts.Match(req.Host, req.RepoPath()) {
+				return Credential{}, nil
+			}
+			return Credential{Username: "robot", Password: Secret("pw-" + token)}, nil
+		})},
 	}
 	cred, r, err := chain.GetReport(context.Background(), Request{Host: "r.io", Ref: "r.io/app:1"})
 	if err != nil || cred.Username != "robot" {

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/static"
 	"github.com/nodecred/nodecred/internal/containerdcompat"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
@@ -35,7 +36,7 @@ func testChain(t *testing.T) credentials.Chain {
 	})
 	return credentials.Chain{
 		{Name: "dockerconfig:/etc/containerd/auth.json", Source: broken},
-		{Name: "static:r.io,m.io", Source: credentials.NewStaticSource(hosts, "robot", nodeSecret)},
+		{Name: "static:r.io,m.io", Source: static.New(hosts, "robot", nodeSecret)},
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/nodecred/nodecred/config"
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/dockerconfig"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -64,7 +64,7 @@ func TestMigrate(t *testing.T) {
 				t.Fatalf("auth file: %v, mode %v", err, info.Mode().Perm())
 			}
 			data, _ := os.ReadFile(authPath)
-			dc, err := credentials.ParseDockerConfig(data)
+			dc, err := dockerconfig.Parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,31 @@
+package kubelet
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nodecred/nodecred/internal/fakeclock"
+)
+
+// TestProviderRenewsAheadOfExpiry: a real provider's Registry answer is
+// renewed in the background at half its cacheDuration, so no lookup runs
+// it after the first.
+func TestProviderRenewsAheadOfExpiry(t *testing.T) {
+	count := filepath.Join(t.TempDir(), "count")
+	clock := fakeclock.New()
+	ps := providerSetup(t, providerConfig(`"r.io"`, "10m", map[string]string{
+		"PROVIDER_USER": "u", "PROVIDER_PASSWORD": "p", "PROVIDER_COUNT_FILE": count, "PROVIDER_CACHE_DURATION": "10m",
+	}), clock.Now, 10*time.Second)
+	ps[0].cache.SetClock(clock.Now, clock.AfterFunc)
+	for minute := range 30 {
+		if c := ask(ps, "r.io", "r.io/app:1"); c.Username != "u" {
+			t.Fatalf("minute %d: got %q", minute, c.Username)
+		}
+		clock.Advance(time.Minute)
+	}
+	// One run for the first lookup, then one renewal per 5-6 minutes.
+	if n := countLines(t, count); n < 5 || n > 7 {
+		t.Fatalf("provider ran %d times in 30 minutes of lookups, want 1 + one per half-life", n)
+	}
+}

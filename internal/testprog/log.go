@@ -1,0 +1,40 @@
+package testprog
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/containerd/log"
+	"github.com/sirupsen/logrus"
+)
+
+// CapturedLog returns a context whose logger writes into the returned buffer.
+func CapturedLog(t testing.TB) (context.Context, *LogBuffer) {
+	t.Helper()
+	var buf LogBuffer
+	l := logrus.New()
+	l.SetOutput(&buf)
+	l.SetLevel(logrus.TraceLevel)
+	return log.WithLogger(context.Background(), logrus.NewEntry(l)), &buf
+}
+
+// LogBuffer is a bytes.Buffer that reads go on in parallel to goroutines
+// that log.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
