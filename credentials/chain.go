@@ -19,7 +19,7 @@ type Named struct {
 // Chain asks its sources in order; the first one that finds a credential
 // wins. A source that fails is counted, logged and skipped, so one broken
 // source never stops the others from serving. A failure a source returns
-// again from its cache is logged once (see unreported).
+// again from its cache is logged once (see Unreported).
 type Chain []Named
 
 var (

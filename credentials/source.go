@@ -1,5 +1,8 @@
-// Package credentials holds nodecred's credential sources and their
-// composition: the one place a node's registry credentials come from.
+// Package credentials is the core of nodecred's credential sources: what a
+// source is asked (Request) and answers (Credential, Secret), and their
+// composition (Chain, Report). The sources themselves are in its
+// subpackages (dockerconfig, helper, kubelet, static), and sourceconfig
+// builds a Chain from nodecred's config.
 package credentials
 
 import "context"

@@ -42,7 +42,7 @@ func (s *helperSet) get(name string) (*helper.Client, error) {
 	}
 	program, err := helper.Resolve(name)
 	if err != nil {
-		// A programError, so that the chain logs it once while it is cached.
+		// A ProgramError, so that the chain logs it once while it is cached.
 		err = fmt.Errorf("failed to run credential helper named in docker config: %w", &credentials.ProgramError{Kind: "helper", Program: "docker-credential-" + name, Status: err.Error()})
 		s.missing.Store(name, err, answercache.MinFailureTTL, nil, false)
 		return nil, err

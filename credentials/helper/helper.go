@@ -77,9 +77,6 @@ func NewClient(program string, env []string, timeout time.Duration) *Client {
 // SetRenew turns renewal of the client's answers ahead of expiry on or off.
 func (h *Client) SetRenew(on bool) { h.cache.SetRenew(on) }
 
-// Renews reports whether the client renews its answers ahead of expiry.
-func (h *Client) Renews() bool { return h.cache.Renews() }
-
 // Close stops the client's renewals; it runs the helper no more.
 func (h *Client) Close() { h.cache.Close() }
 
@@ -225,7 +222,7 @@ func New(program string, env []string, hosts hostmatch.Patterns, timeout time.Du
 }
 
 // Renews reports whether the source renews its answers ahead of expiry.
-func (s *Source) Renews() bool { return s.helper.Renews() }
+func (s *Source) Renews() bool { return s.helper.cache.Renews() }
 
 // Close stops the helper's renewals; it is not run again.
 func (s *Source) Close() error {

@@ -25,7 +25,7 @@ const (
 // with its own allocations.
 func worstFiles() []string {
 	kubeHead := "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: p\n  apiVersion: credentialprovider.kubelet.k8s.io/v1\n  defaultCacheDuration: 1m\n  matchImages: [a]\n"
-	fill, k := testprog.Fill, MaxConfigFileSize
+	fill, k := testprog.Fill, maxConfigFileSize
 	return []string{
 		fill(kubeHead+"  args: [", "a]\n", k, func(i int) string { return "a," }),
 		fill(kubeHead+"  args:\n", "", k, func(i int) string { return "  - a\n" }),

@@ -13,6 +13,7 @@ import (
 // is, never what it holds.
 type NotReadError struct{ Reason string }
 
+// Error returns the reason.
 func (e *NotReadError) Error() string { return e.Reason }
 
 // checkRegular tells why a file is not read: "is a FIFO, not a regular

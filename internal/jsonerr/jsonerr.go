@@ -38,6 +38,7 @@ type TypeError struct {
 	Offset int64
 }
 
+// Error names the field, the kind of value and where it is.
 func (e *TypeError) Error() string {
 	return fmt.Sprintf("field %q: wrong type %s at byte %d", e.Field, e.Value, e.Offset)
 }

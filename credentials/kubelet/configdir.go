@@ -13,7 +13,7 @@ import (
 
 // maxKubeletConfigFiles bounds the files a config directory may hold, so
 // that the heap a read takes stays bounded (each file is at most
-// MaxConfigFileSize). The kubelet has no bound; a node has a few.
+// maxConfigFileSize). The kubelet has no bound; a node has a few.
 const maxKubeletConfigFiles = 64
 
 // kubeletFile is one config file and its contents.

@@ -66,7 +66,7 @@ func decodeStrict(data []byte, v any) error {
 			return fmt.Errorf("syntax error at byte %d", offset)
 		}
 		// A value of the wrong type: encoding/json names the field and the
-		// kind of value found, which scrubJSONError keeps.
+		// kind of value found, which jsonerr.Scrub keeps.
 		if err := json.Unmarshal(data, v); err != nil {
 			return jsonerr.Scrub(err)
 		}

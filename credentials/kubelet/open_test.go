@@ -99,12 +99,12 @@ func TestOpenKubeletSourceChecksAsTheKubeletStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(t.TempDir(), "big.yaml")
-	writeConfig(t, big, twoProviders("ecr-credential-provider")+"#"+strings.Repeat("x", MaxConfigFileSize)+"\n")
+	writeConfig(t, big, twoProviders("ecr-credential-provider")+"#"+strings.Repeat("x", maxConfigFileSize)+"\n")
 	for _, tt := range []struct{ name, config, want string }{
 		{"config a directory without config files", binDir, "no configuration files (*.json, *.yaml, *.yml) in the directory"},
 		{"config a FIFO", fifo, "is a FIFO, not a regular file"},
 		{"config /dev/zero", "/dev/zero", "is a character device, not a regular file"},
-		{"config too large", big, fmt.Sprintf("is %d bytes, more than the limit of %d", len(twoProviders("ecr-credential-provider"))+MaxConfigFileSize+2, MaxConfigFileSize)},
+		{"config too large", big, fmt.Sprintf("is %d bytes, more than the limit of %d", len(twoProviders("ecr-credential-provider"))+maxConfigFileSize+2, maxConfigFileSize)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error

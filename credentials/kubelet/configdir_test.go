@@ -123,7 +123,7 @@ func TestKubeletConfigDirectoryMerge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, data, err := readKubeletConfig(filewatch.OpenForRead, dir, MaxConfigFileSize)
+			_, data, err := readKubeletConfig(filewatch.OpenForRead, dir, maxConfigFileSize)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,9 +28,9 @@ import (
 
 const kubeletConfigKind = "CredentialProviderConfig"
 
-// MaxConfigFileSize bounds each kubelet config file (config): a larger
+// maxConfigFileSize bounds each kubelet config file (config): a larger
 // file is not read. A config names a few providers. See TestFileHeapBound and docs/config.md.
-const MaxConfigFileSize = 64 << 10
+const maxConfigFileSize = 64 << 10
 
 // Source runs kubelet credential provider plugins
 // (https://kubernetes.io/docs/tasks/administer-cluster/kubelet-credential-provider/)
@@ -62,7 +62,7 @@ var (
 // checks nothing until the first lookup.
 func newSource(configPath, binDir string, timeout time.Duration, opts ...credentials.Option) *Source {
 	s := &Source{binDir: binDir, timeout: timeout, renew: credentials.Renewal(opts...)}
-	s.file = filewatch.New(configPath, MaxConfigFileSize, false, s.parse)
+	s.file = filewatch.New(configPath, maxConfigFileSize, false, s.parse)
 	s.file.Dir, s.file.ReadAll = isKubeletConfigName, readKubeletConfig
 	s.file.Replaced = closeReplaced
 	return s

@@ -38,7 +38,7 @@ func Open(configPath, binDir string, timeout time.Duration, opts ...credentials.
 	if err := checkDir(binDir); err != nil {
 		return nil, fielderr.New("bin_dir", "%q: %w", binDir, err)
 	}
-	stamp, data, err := readKubeletConfig(filewatch.OpenForRead, configPath, MaxConfigFileSize)
+	stamp, data, err := readKubeletConfig(filewatch.OpenForRead, configPath, maxConfigFileSize)
 	if err != nil {
 		return nil, fielderr.New("config", "%q: %w", configPath, filewatch.PathError(err))
 	}

@@ -57,7 +57,7 @@ func ParseConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, error) {
 // directory, as the kubelet does (see kubeletConfigFiles), and returns its
 // providers merged, in order, checked as one config.
 func ReadConfig(path string) (*kubeletconfig.CredentialProviderConfig, error) {
-	_, data, err := readKubeletConfig(filewatch.OpenForRead, path, MaxConfigFileSize)
+	_, data, err := readKubeletConfig(filewatch.OpenForRead, path, maxConfigFileSize)
 	if err != nil {
 		return nil, filewatch.PathError(err)
 	}
