@@ -67,8 +67,9 @@ func (r Report) Failures() []string {
 	return out
 }
 
-// label names source i by its type and its place in the config: Build
-// names each source "TYPE:..." and keeps the config's order.
+// label names source i by its type and its place in the config:
+// sourceconfig.Build names each source "TYPE:..." and keeps the config's
+// order.
 func (c Chain) label(i int) string {
 	typ, _, _ := strings.Cut(c[i].Name, ":")
 	return fmt.Sprintf("%s sources[%d]", typ, i)
