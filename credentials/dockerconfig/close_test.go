@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // TestDockerConfigHelperRemovedIsClosed: a credHelpers entry removed from
 // the docker config closes that helper's client, renewals and all; Close
 // closes the rest and runs no helper afterwards.
 func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
-	h := newTestHelper(t, map[string]string{"helped.example.com": "u:p"})
-	t.Setenv("PATH", filepath.Dir(h.program))
-	for _, kv := range h.env {
+	h := testprog.NewHelper(t, map[string]string{"helped.example.com": "u:p"})
+	t.Setenv("PATH", filepath.Dir(h.Program))
+	for _, kv := range h.Env {
 		name, value, _ := strings.Cut(kv, "=")
 		t.Setenv(name, value)
 	}
@@ -53,12 +54,12 @@ func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
-	before := countLines(t, h.count)
+	before := countLines(t, h.Count)
 	_, err := src.Get(context.Background(), credentials.Request{Host: "helped.example.com"})
-	if n := countLines(t, h.count); n != before {
+	if n := countLines(t, h.Count); n != before {
 		t.Fatalf("a closed source ran its helper (%d runs, was %d); err %v", n, before, err)
 	}
-	if _, err := os.Stat(h.program); err != nil {
+	if _, err := os.Stat(h.Program); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,19 +9,20 @@ import (
 	"time"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // TestDockerConfigCredHelpersAndCredsStore: helpers named in a docker
 // config run with containerd's environment, as docker runs them, and are
 // picked as docker picks them.
 func TestDockerConfigCredHelpersAndCredsStore(t *testing.T) {
-	h := newTestHelper(t, map[string]string{
+	h := testprog.NewHelper(t, map[string]string{
 		"helped.example.com": "from-helper:p1",
 		"stored.example.com": "from-store:p2",
 		"auths.example.com":  "from-store:p3",
 	})
-	t.Setenv("PATH", filepath.Dir(h.program))
-	for _, kv := range h.env {
+	t.Setenv("PATH", filepath.Dir(h.Program))
+	for _, kv := range h.Env {
 		name, value, _ := strings.Cut(kv, "=")
 		t.Setenv(name, value)
 	}

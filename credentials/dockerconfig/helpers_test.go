@@ -17,19 +17,3 @@ var (
 	writeAtomic = testprog.WriteAtomic
 	writeConfig = testprog.WriteAtomic
 )
-
-// testHelper is the test helper program with the environment that
-// configures it.
-type testHelper struct {
-	program string
-	count   string   // one line per run
-	env     []string // CREDHELPER_* settings
-}
-
-// newTestHelper is the test helper (testprog.NewHelper) with settings:
-// creds (server URL to "user:secret") and further CREDHELPER_* variables.
-func newTestHelper(t *testing.T, creds map[string]string, settings ...string) testHelper {
-	t.Helper()
-	h := testprog.NewHelper(t, creds, settings...)
-	return testHelper{program: h.Program, count: h.Count, env: h.Env}
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/nodecred/nodecred/credentials/dockerconfig"
 	"github.com/nodecred/nodecred/credentials/helper"
 	"github.com/nodecred/nodecred/credentials/static"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 func TestBuildErrorsNameFieldAndValue(t *testing.T) {
@@ -82,7 +83,7 @@ func TestBuildKeepsOrderAndNames(t *testing.T) {
 }
 
 func TestBuildExecSources(t *testing.T) {
-	program := newTestHelper(t, nil).program
+	program := testprog.NewHelper(t, nil).Program
 	t.Setenv("PATH", filepath.Dir(program))
 	chain, err := Build([]Config{
 		{Type: "helper", Helper: "nodecredtest", Hosts: []string{"*.example.com"}, Timeout: "3s"},
@@ -116,7 +117,7 @@ func TestBuildExecSources(t *testing.T) {
 }
 
 func TestBuildRenewal(t *testing.T) {
-	program := newTestHelper(t, nil).program
+	program := testprog.NewHelper(t, nil).Program
 	off := false
 	chain, err := Build([]Config{
 		{Type: "helper", Helper: program},
