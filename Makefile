@@ -93,25 +93,25 @@ fuzz-short:
 ## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m); TestMakefileFuzzesEveryTarget
 ## fails when a fuzz target is missing here
 fuzz:
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/dockerconfig/ -run '^$$' -fuzz '^FuzzParseDockerConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPattern$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/hostmatch/ -run '^$$' -fuzz '^FuzzPatternsIndex$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/kubelet/ -run '^$$' -fuzz '^FuzzParseProviderResponse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/redact/ -run '^$$' -fuzz '^FuzzRedact$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzParseKubeletConfig$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/kubelet/ -run '^$$' -fuzz '^FuzzProviderResponseAgainstKubelet$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/kubelet/ -run '^$$' -fuzz '^FuzzParseKubeletConfig$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzPublicStatus$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./credentials/ -run '^$$' -fuzz '^FuzzKubeletConfigDirectory$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./credentials/kubelet/ -run '^$$' -fuzz '^FuzzKubeletConfigDirectory$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./config/ -run '^$$' -fuzz '^FuzzConfigSection$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./cripull/ -run '^$$' -fuzz '^FuzzSectionAgainstCRI$$' -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks (lookups, caches, exec deduplication, heap, per-pull work) and the
 ## side-by-side driver against stock containerd (see BENCHMARKS.md)
 bench: build tools
-	$(GO) test -run '^$$' -bench 'Lookup1|Lookup10k|FileLookup|CacheHit|ReloadCheck' -benchmem -benchtime 20000x ./credentials/
+	$(GO) test -run '^$$' -bench 'Lookup1|Lookup10k|FileLookup|CacheHit|ReloadCheck' -benchmem -benchtime 20000x ./credentials/...
 	$(GO) test -run '^$$' -bench 'RedactLargeInput' -benchmem -benchtime 200x ./internal/redact/
-	$(GO) test -run '^$$' -bench 'Heap' -benchtime 5x ./credentials/
-	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/
+	$(GO) test -run '^$$' -bench 'Heap' -benchtime 5x ./credentials/...
+	$(GO) test -run '^$$' -bench 'ConcurrentLookupsOneKey' -benchtime 10x ./credentials/...
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20000x ./transfer/
 	$(GO) test -run '^$$' -bench 'HostileFilesRSS' -benchtime 3x ./test/e2e/
 	$(GO) test -run '^$$' -bench 'FirstSandboxSlowProvider|DiscardUnpackedLayersDiskKept' -benchtime 1x ./test/e2e/

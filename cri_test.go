@@ -111,7 +111,7 @@ func TestCRIStartedUnknown(t *testing.T) {
 // nothing.
 func TestCRIStartedTransferWarms(t *testing.T) {
 	asked := make(chan credentials.Request, 4)
-	src := credentials.SourceFunc(func(_ context.Context, req credentials.Request) (credentials.Credential, error) {
+	src := sourceFunc(func(_ context.Context, req credentials.Request) (credentials.Credential, error) {
 		asked <- req
 		return credentials.Credential{}, nil
 	})

@@ -32,6 +32,7 @@ import (
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/transfer"
 	"github.com/nodecred/nodecred/version"
@@ -99,7 +100,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			chain, err := credentials.Build(cfg.Sources)
+			chain, err := sourceconfig.Build(cfg.Sources)
 			if err != nil {
 				return nil, err // containerd names the plugin
 			}

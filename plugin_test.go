@@ -232,7 +232,7 @@ func TestPluginInstanceClosesItsSources(t *testing.T) {
 	closed := 0
 	i := &instance{source: credentials.Chain{
 		{Name: "a", Source: closeCounter{&closed}},
-		{Name: "b", Source: credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+		{Name: "b", Source: sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 			return credentials.Credential{}, nil
 		})},
 		{Name: "c", Source: closeCounter{&closed}},
@@ -249,3 +249,10 @@ func (closeCounter) Get(context.Context, credentials.Request) (credentials.Crede
 }
 
 func (c closeCounter) Close() error { *c.n++; return nil }
+
+// sourceFunc adapts a function to a credentials.Source.
+type sourceFunc func(ctx context.Context, req credentials.Request) (credentials.Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req credentials.Request) (credentials.Credential, error) {
+	return f(ctx, req)
+}

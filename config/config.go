@@ -30,7 +30,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/identifiers"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
@@ -49,7 +49,7 @@ type Config struct {
 	// credentials never reach CRI pulls: for operators who fail closed.
 	RequireCRITransferPull bool `toml:"require_cri_transfer_pull"`
 	// Sources are asked in order; the first that has a credential wins.
-	Sources []credentials.SourceConfig `toml:"sources"`
+	Sources []sourceconfig.Config `toml:"sources"`
 }
 
 // Default is the section with its defaults, as `containerd config default`
@@ -101,15 +101,15 @@ func Parse(raw map[string]any) (Config, error) {
 			if !ok {
 				return Config{}, fielderr.New(field, "want a table, got %T", item)
 			}
-			var sc credentials.SourceConfig
+			var sc sourceconfig.Config
 			if err := strictDecode(m, &sc); err != nil {
 				// "sources[0]: hosts: toml: ...", as documented.
 				return Config{}, fielderr.New(field, "%w", err)
 			}
 			// By the keys written, so that an empty value (hosts = [])
 			// on a type that does not take the key is refused too.
-			if err := credentials.CheckSourceKeys(sc.Type, sortedKeys(m)); err != nil {
-				return Config{}, keyError(field, err)
+			if err := sourceconfig.CheckKeys(sc.Type, sortedKeys(m)); err != nil {
+				return Config{}, fielderr.In(field, err)
 			}
 			cfg.Sources = append(cfg.Sources, sc)
 		}
@@ -138,20 +138,6 @@ func strictDecode(m map[string]any, out any) error {
 		return fielderr.New(key, "%w", decode)
 	}
 	return err
-}
-
-// keyError puts the field of a source, "sources[1]", in front of err, an
-// error about one of its keys: "sources[1].hosts: ...". err is a
-// *fielderr.Error naming the key, or "KEY: REASON" as text.
-func keyError(field string, err error) error {
-	if _, ok := err.(*fielderr.Error); ok {
-		return fielderr.In(field, err)
-	}
-	key, reason, ok := strings.Cut(err.Error(), ": ")
-	if !ok {
-		return fielderr.In(field, err)
-	}
-	return fielderr.In(field, fielderr.New(key, "%s", reason))
 }
 
 // structField finds the Go field in go-toml's "... struct field

@@ -18,15 +18,13 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
 	"github.com/pelletier/go-toml/v2"
 
-	"github.com/nodecred/nodecred/credentials"
-	"github.com/nodecred/nodecred/internal/fielderr"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 )
 
 // section decodes TOML as containerd hands the plugin its section.
@@ -105,7 +103,7 @@ func TestParseConfigErrorTexts(t *testing.T) {
 		{"wrong type", `push = "yes"`, `push: toml: cannot decode TOML string into struct field config.Config.Push of type bool`},
 		{"sources not an array", `sources = "dockerconfig"`, `sources: want an array of tables ([[...sources]]), got string`},
 		{"source not a table", `sources = ["dockerconfig"]`, `sources[0]: want a table, got string`},
-		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts: toml: cannot decode TOML string into struct field credentials.SourceConfig.Hosts of type []string`},
+		{"wrong source field type", "[[sources]]\ntype = \"static\"\nhosts = \"r.io\"", `sources[0]: hosts: toml: cannot decode TOML string into struct field sourceconfig.Config.Hosts of type []string`},
 		{"key the type does not take", "[[sources]]\ntype = \"dockerconfig\"\npath = \"/a\"\nhosts = []", `sources[0].hosts: type "dockerconfig" does not take hosts (it takes path, renew, timeout)`},
 		{"renew on static", "[[sources]]\ntype = \"static\"\nhosts = [\"r.io\"]\nrenew = true", `sources[0].renew: type "static" runs no program to renew`},
 	} {
@@ -130,22 +128,11 @@ func TestKeyOfField(t *testing.T) {
 		want string
 	}{
 		{&Config{}, "toml: cannot decode TOML string into struct field config.Config.Push of type bool", "push"},
-		{&credentials.SourceConfig{}, "toml: cannot decode TOML string into struct field credentials.SourceConfig.PasswordFile of type string", "password_file"},
+		{&sourceconfig.Config{}, "toml: cannot decode TOML string into struct field sourceconfig.Config.PasswordFile of type string", "password_file"},
 		{&Config{}, "toml: something else", "?"},
 	} {
 		if got := keyOfField(tt.out, tt.msg); got != tt.want {
 			t.Errorf("keyOfField(%q) = %q, want %q", tt.msg, got, tt.want)
-		}
-	}
-}
-
-// TestKeyError: a source's key error reads the same whether it comes as a
-// field error or as "KEY: REASON" text.
-func TestKeyError(t *testing.T) {
-	for _, err := range []error{fielderr.New("hosts", "bad"), errors.New("hosts: bad")} {
-		got := keyError("sources[2]", err)
-		if got.Error() != "sources[2].hosts: bad" || !errdefs.IsInvalidArgument(got) {
-			t.Errorf("keyError(%#v) = %v", err, got)
 		}
 	}
 }

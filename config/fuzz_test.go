@@ -22,9 +22,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/pelletier/go-toml/v2"
-
-	"github.com/nodecred/nodecred/credentials"
 )
 
 // FuzzConfigSection holds "no secret value in any error" for the nodecred
@@ -77,7 +76,7 @@ func check(raw map[string]any) error {
 	if err != nil {
 		return err
 	}
-	_, err = credentials.Build(cfg.Sources)
+	_, err = sourceconfig.Build(cfg.Sources)
 	return err
 }
 

@@ -1,7 +1,25 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package credentials
 
 import (
 	"context"
+	"errors"
+	"io"
 
 	"github.com/containerd/log"
 
@@ -18,12 +36,13 @@ type Named struct {
 // Chain asks its sources in order; the first one that finds a credential
 // wins. A source that fails is counted, logged and skipped, so one broken
 // source never stops the others from serving. A failure a source returns
-// again from its cache is logged once (see unreported).
+// again from its cache is logged once (see Unreported).
 type Chain []Named
 
 var (
-	_ Source   = Chain(nil)
-	_ Reporter = Chain(nil)
+	_ Source    = Chain(nil)
+	_ Reporter  = Chain(nil)
+	_ io.Closer = Chain(nil)
 )
 
 // Get returns the first credential found, with Source set to the name of
@@ -53,8 +72,8 @@ func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential
 			if ctx.Err() != nil {
 				return Credential{}, r, ctx.Err()
 			}
-			if unreported(err) {
-				logs.G(ctx).WithFields(log.Fields{
+			if Unreported(err) {
+				logs.With(ctx, log.Fields{
 					"source": s.Name,
 					"host":   req.Host,
 				}).WithError(err).Warn("credential source failed, asking the next one")
@@ -73,4 +92,17 @@ func (c Chain) lookup(ctx context.Context, req Request, report bool) (Credential
 		metrics.Lookup(s.Name, "miss")
 	}
 	return Credential{}, r, ctx.Err()
+}
+
+// Close closes every source of the chain that has a lifecycle (an
+// io.Closer): sources that run programs stop their renewals and runs. The
+// plugin closes its chain when containerd stops.
+func (c Chain) Close() error {
+	var errs []error
+	for _, s := range c {
+		if cl, ok := s.Source.(io.Closer); ok {
+			errs = append(errs, cl.Close())
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package credentials
 
 import (
@@ -8,14 +24,14 @@ import (
 )
 
 func fixed(user string) Source {
-	return SourceFunc(func(context.Context, Request) (Credential, error) {
+	return sourceFunc(func(context.Context, Request) (Credential, error) {
 		return Credential{Username: user, Password: "pw"}, nil
 	})
 }
 
 var (
-	notFound = SourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, nil })
-	failing  = SourceFunc(func(context.Context, Request) (Credential, error) {
+	notFound = sourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, nil })
+	failing  = sourceFunc(func(context.Context, Request) (Credential, error) {
 		return Credential{}, errors.New("helper exited 1")
 	})
 )
@@ -61,3 +77,8 @@ func TestChainStopsWhenContextDone(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// sourceFunc adapts a function to a Source.
+type sourceFunc func(ctx context.Context, req Request) (Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req Request) (Credential, error) { return f(ctx, req) }

@@ -1,57 +1,74 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package credentials
 
 import (
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
-
-	"github.com/nodecred/nodecred/internal/redact"
 )
 
-// programError is a failed run of a helper or provider: how it ended and
+// ProgramError is a failed run of a helper or provider: how it ended and
 // what it said about why, redacted. It never holds the program's answer.
-type programError struct {
-	// kind and program name the program where anyone may read it (a
+// Sources that run programs return it, wrapped, so that Chain logs a
+// failure they return again from a cache once, and Report names the
+// program.
+type ProgramError struct {
+	// Kind and Program name the program where anyone may read it (a
 	// pull's error, see Report): "helper" and the helper's file name, or
 	// "provider" and the provider's name from its config.
-	kind, program string
-	// status is how the run ended: "exit status 1", "timed out after 1m0s",
+	Kind, Program string
+	// Status is how the run ended: "exit status 1", "timed out after 1m0s",
 	// "malformed response".
-	status string
-	// said is the reason the program gave on stdout, as the credential
+	Status string
+	// Said is the reason the program gave on stdout, as the credential
 	// helper protocol has helpers do, redacted.
-	said string
-	// stderr is the program's stderr, redacted.
-	stderr string
+	Said string
+	// Stderr is the program's stderr, redacted.
+	Stderr string
 	// reported is set once the failure has been logged: a cached failure
 	// is returned to every lookup until it expires, and logged once.
 	reported atomic.Bool
 }
 
-func (e *programError) Error() string {
+// Error is the status, then what the program said.
+func (e *ProgramError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.status)
-	if e.said != "" {
+	b.WriteString(e.Status)
+	if e.Said != "" {
 		b.WriteString(": ")
-		b.WriteString(e.said)
+		b.WriteString(e.Said)
 	}
-	if e.stderr != "" {
+	if e.Stderr != "" {
 		b.WriteString(" (stderr: ")
-		b.WriteString(e.stderr)
+		b.WriteString(e.Stderr)
 		b.WriteString(")")
 	}
 	return b.String()
 }
 
-// unreported reports whether err should be logged: true unless every
-// programError in it has been logged already. It marks them logged.
-func unreported(err error) bool {
+// Unreported reports whether err should be logged: true unless every
+// ProgramError in it has been logged already. It marks them logged.
+func Unreported(err error) bool {
 	var fresh, any bool
 	var walk func(error)
 	walk = func(err error) {
 		switch e := err.(type) {
-		case *programError:
+		case *ProgramError:
 			any = true
 			if e.reported.CompareAndSwap(false, true) {
 				fresh = true
@@ -68,43 +85,4 @@ func unreported(err error) bool {
 	}
 	walk(err)
 	return fresh || !any
-}
-
-// changeLog remembers the last reason it was told of, so that a reason that
-// repeats on every lookup is logged once, and each change of it again.
-type changeLog struct {
-	mu   sync.Mutex
-	last string
-}
-
-// changed records reason and reports whether it differs from the last one.
-func (l *changeLog) changed(reason string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if reason == l.last {
-		return false
-	}
-	l.last = reason
-	return true
-}
-
-// maxStderrShown bounds the part of a program's stderr that is redacted into
-// a log line, so that the line keeps its end.
-const maxStderrShown = 400
-
-// stderrReason returns the end of a program's stderr, redacted: its last
-// lines, as many as fit in maxStderrShown bytes, or the end of a longer
-// last line from a word boundary. klog and logrus programs
-// (ecr-credential-provider, ecr-login) log info lines before the error.
-func stderrReason(b []byte) string {
-	s := strings.TrimRight(string(b), "\r\n\t ")
-	if len(s) > maxStderrShown {
-		s = s[len(s)-maxStderrShown:]
-		if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-			s = s[i+1:]
-		} else if i := strings.IndexByte(s, ' '); i >= 0 {
-			s = "…" + s[i:] // a word cut in two could be part of a token
-		}
-	}
-	return redact.String(s)
 }

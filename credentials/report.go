@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package credentials
 
 import (
@@ -61,28 +77,29 @@ func (r Report) Failures() []string {
 			continue
 		}
 		for _, pe := range pes {
-			out = append(out, fmt.Sprintf("%s %s in %s failed: %s", pe.kind, pe.program, label, publicStatus(pe.status)))
+			out = append(out, fmt.Sprintf("%s %s in %s failed: %s", pe.Kind, pe.Program, label, publicStatus(pe.Status)))
 		}
 	}
 	return out
 }
 
-// label names source i by its type and its place in the config: Build
-// names each source "TYPE:..." and keeps the config's order.
+// label names source i by its type and its place in the config:
+// sourceconfig.Build names each source "TYPE:..." and keeps the config's
+// order.
 func (c Chain) label(i int) string {
 	typ, _, _ := strings.Cut(c[i].Name, ":")
 	return fmt.Sprintf("%s sources[%d]", typ, i)
 }
 
 // programErrors returns the failed program runs in err, in order.
-func programErrors(err error) []*programError {
-	var out []*programError
+func programErrors(err error) []*ProgramError {
+	var out []*ProgramError
 	var walk func(error)
 	walk = func(err error) {
 		switch e := err.(type) {
 		case nil:
-		case *programError:
-			if e.program != "" {
+		case *ProgramError:
+			if e.Program != "" {
 				out = append(out, e)
 			}
 		case interface{ Unwrap() []error }:

@@ -1,3 +1,19 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
 package credentials
 
 import (
@@ -12,24 +28,29 @@ import (
 )
 
 func failWith(err error) Source {
-	return SourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, err })
+	return sourceFunc(func(context.Context, Request) (Credential, error) { return Credential{}, err })
 }
 
 func TestReportNamesSourcesAndPrograms(t *testing.T) {
 	const token = "ya29.c.b0AXv0zTPQsecretsecretsecret"
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	helperFailed := fmt.Errorf("failed to run credential helper %q: %w", "/usr/local/bin/docker-credential-ecr-login",
-		&programError{kind: "helper", program: "docker-credential-ecr-login", status: "timed out after 1m0s",
-			said: "token " + token, stderr: "refresh failed: " + token})
+		&ProgramError{Kind: "helper", Program: "docker-credential-ecr-login", Status: "timed out after 1m0s",
+			Said: "token " + token, Stderr: "refresh failed: " + token})
 	providersFailed := errors.Join(
-		fmt.Errorf("failed to run provider %q: %w", "ecr", &programError{kind: "provider", program: "ecr", status: "exit status 1", stderr: token}),
-		fmt.Errorf("failed to run provider %q: %w", "gcr", &programError{kind: "provider", program: "gcr", status: "malformed response"}),
+		fmt.Errorf("failed to run provider %q: %w", "ecr", &ProgramError{Kind: "provider", Program: "ecr", Status: "exit status 1", Stderr: token}),
+		fmt.Errorf("failed to run provider %q: %w", "gcr", &ProgramError{Kind: "provider", Program: "gcr", Status: "malformed response"}),
 	)
 	chain := Chain{
 		{Name: "helper:ecr-login", Source: failWith(helperFailed)},
 		{Name: "kubelet:/etc/kubernetes/credential-provider.yaml", Source: failWith(providersFailed)},
 		{Name: "dockerconfig:/etc/containerd/auth.json", Source: failWith(errors.New(`"/etc/containerd/auth.json": syntax error at byte 3`))},
-		{Name: "static:r.io", Source: NewStaticSource(hosts, "robot", "pw-"+token)},
+		{Name: "static:r.io", Source: sourceFunc(func(_ context.Context, req Request) (Credential, error) {
+			if !hosts.Match(req.Host, req.RepoPath()) {
+				return Credential{}, nil
+			}
+			return Credential{Username: "robot", Password: Secret("pw-" + token)}, nil
+		})},
 	}
 	cred, r, err := chain.GetReport(context.Background(), Request{Host: "r.io", Ref: "r.io/app:1"})
 	if err != nil || cred.Username != "robot" {

@@ -1,5 +1,24 @@
-// Package credentials holds nodecred's credential sources and their
-// composition: the one place a node's registry credentials come from.
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
+// Package credentials is the core of nodecred's credential sources: what a
+// source is asked (Request) and answers (Credential, Secret), and their
+// composition (Chain, Report). The sources themselves are in its
+// subpackages (dockerconfig, helper, kubelet, static), and sourceconfig
+// builds a Chain from nodecred's config.
 package credentials
 
 import "context"
@@ -38,6 +57,14 @@ func (c Credential) Reject() bool {
 	return c.reject != nil && c.reject()
 }
 
+// WithReject returns c with reject as what Reject calls: a source that
+// serves c from a cache of a program's answers passes the function that
+// drops that answer.
+func (c Credential) WithReject(reject func() bool) Credential {
+	c.reject = reject
+	return c
+}
+
 // IsZero reports whether c carries no credential.
 func (c Credential) IsZero() bool {
 	return c.Username == "" && c.Password == "" && c.IdentityToken == ""
@@ -60,12 +87,4 @@ func (c Credential) Kind() string {
 // nil error; an error means the source itself is at fault.
 type Source interface {
 	Get(ctx context.Context, req Request) (Credential, error)
-}
-
-// SourceFunc adapts a function to a Source.
-type SourceFunc func(ctx context.Context, req Request) (Credential, error)
-
-// Get calls f.
-func (f SourceFunc) Get(ctx context.Context, req Request) (Credential, error) {
-	return f(ctx, req)
 }

@@ -30,7 +30,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/kubelet"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -112,7 +113,7 @@ func TestCredentialProviderExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := credentials.ParseKubeletConfig(data)
+	cfg, err := kubelet.ParseConfig(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,13 +147,13 @@ func TestContainerdConfigExample(t *testing.T) {
 		// A kubelet source is checked when it is built, as the kubelet checks
 		// its providers: build it from this directory's provider config, with
 		// a bin_dir holding every provider that config names.
-		sources := append([]credentials.SourceConfig(nil), node.Credentials.Sources...)
+		sources := append([]sourceconfig.Config(nil), node.Credentials.Sources...)
 		for i := range sources {
-			if sources[i].Type == credentials.TypeKubelet {
+			if sources[i].Type == sourceconfig.TypeKubelet {
 				sources[i].Config, sources[i].BinDir = installedProviders(t)
 			}
 		}
-		if _, err := credentials.Build(sources); err != nil {
+		if _, err := sourceconfig.Build(sources); err != nil {
 			t.Fatal(err)
 		}
 		if got := node.Credentials.Sources[0].Path; got != "/etc/containerd/nodecred/auth.json" {
@@ -173,7 +174,7 @@ func installedProviders(t *testing.T) (config, binDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := credentials.ParseKubeletConfig(data)
+	cfg, err := kubelet.ParseConfig(data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 )
 
 // The config snippet `make dist` ships, appended to a node's config.toml of
@@ -31,10 +31,10 @@ import (
 // file does not exist yet.
 func TestReleaseConfigSnippet(t *testing.T) {
 	for _, node := range appendToNodeConfigs(t, "nodecred-config.toml") {
-		if len(node.Credentials.Sources) != 1 || node.Credentials.Sources[0].Type != credentials.TypeDockerConfig {
+		if len(node.Credentials.Sources) != 1 || node.Credentials.Sources[0].Type != sourceconfig.TypeDockerConfig {
 			t.Fatalf("sources = %+v, want one dockerconfig source", node.Credentials.Sources)
 		}
-		if _, err := credentials.Build(node.Credentials.Sources); err != nil {
+		if _, err := sourceconfig.Build(node.Credentials.Sources); err != nil {
 			t.Fatalf("the snippet's sources do not build: %v", err)
 		}
 	}

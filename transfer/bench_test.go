@@ -25,6 +25,7 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/static"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -34,7 +35,7 @@ import (
 func BenchmarkRehomeAndLookup(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
-	node := credentials.Chain{{Name: "static", Source: credentials.NewStaticSource(hosts, "robot", "pw")}}
+	node := credentials.Chain{{Name: "static", Source: static.New(hosts, "robot", "pw")}}
 	caller := callerFunc(func(host string) (registry.Credentials, error) { return registry.Credentials{Host: host}, nil })
 	b.ReportAllocs()
 	for b.Loop() {
@@ -62,7 +63,7 @@ func BenchmarkRehomeAndLookup(b *testing.B) {
 func BenchmarkCredentialDecision(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
-	chain := credentials.Chain{{Name: "static:r.io", Source: credentials.NewStaticSource(hosts, "robot", "pw")}}
+	chain := credentials.Chain{{Name: "static:r.io", Source: static.New(hosts, "robot", "pw")}}
 	run := func(b *testing.B, node credentials.Source, rec func() *record) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -73,7 +74,7 @@ func BenchmarkCredentialDecision(b *testing.B) {
 		}
 	}
 	b.Run("unrecorded", func(b *testing.B) {
-		run(b, credentials.SourceFunc(chain.Get), func() *record { return nil })
+		run(b, sourceFunc(chain.Get), func() *record { return nil })
 	})
 	b.Run("recorded", func(b *testing.B) {
 		run(b, chain, func() *record { return &record{} })
@@ -86,10 +87,10 @@ func BenchmarkExplain(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := credentials.Chain{
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+		{Name: "dockerconfig:/etc/containerd/auth.json", Source: sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 			return credentials.Credential{}, errors.New("broken")
 		})},
-		{Name: "static:r.io", Source: credentials.NewStaticSource(hosts, "robot", "pw")},
+		{Name: "static:r.io", Source: static.New(hosts, "robot", "pw")},
 	}
 	pullErr := unexpectedStatus(401, "http://r.io/v2/app/manifests/1")
 	// The broken source's warning is logged on every lookup here; a real

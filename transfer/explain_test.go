@@ -29,6 +29,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/static"
 	"github.com/nodecred/nodecred/internal/containerdcompat"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
@@ -46,12 +47,12 @@ func testChain(t *testing.T) credentials.Chain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := credentials.SourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+	broken := sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 		return credentials.Credential{}, errors.New("read /etc/containerd/auth.json: " + nodeSecret)
 	})
 	return credentials.Chain{
 		{Name: "dockerconfig:/etc/containerd/auth.json", Source: broken},
-		{Name: "static:r.io,m.io", Source: credentials.NewStaticSource(hosts, "robot", nodeSecret)},
+		{Name: "static:r.io,m.io", Source: static.New(hosts, "robot", nodeSecret)},
 	}
 }
 
@@ -262,4 +263,11 @@ func TestRefusalsPerHost(t *testing.T) {
 			t.Errorf("%s: refused %v (sure %v), want %v (sure %v)", tt.name, got, f.sure, tt.want, tt.sure)
 		}
 	}
+}
+
+// sourceFunc adapts a function to a credentials.Source.
+type sourceFunc func(ctx context.Context, req credentials.Request) (credentials.Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req credentials.Request) (credentials.Credential, error) {
+	return f(ctx, req)
 }

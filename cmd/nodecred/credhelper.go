@@ -35,6 +35,9 @@ import (
 
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/dockerconfig"
+	"github.com/nodecred/nodecred/credentials/kubelet"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/logs"
 	"github.com/nodecred/nodecred/version"
@@ -204,7 +207,7 @@ func serveHelper(ctx context.Context, opts helperOptions, action string, stdin i
 type nodeHelper struct {
 	ctx     context.Context
 	chain   credentials.Source
-	sources []credentials.SourceConfig
+	sources []sourceconfig.Config
 }
 
 var _ dhcredentials.Helper = (*nodeHelper)(nil)
@@ -220,7 +223,7 @@ func newNodeHelper(ctx context.Context, configPath string) (*nodeHelper, error) 
 	if len(sources) == 0 {
 		logs.G(ctx).WithField("config", configPath).Warn("the config has no nodecred sources; no host has credentials")
 	}
-	chain, err := credentials.Build(sources)
+	chain, err := sourceconfig.Build(sources)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", configPath, err)
 	}
@@ -374,7 +377,7 @@ func serverKey(host string) string {
 // listCandidates returns, once each, the contacted hosts that the sources
 // name literally, in the order configured. Files it cannot read or parse
 // are logged and skipped: the source itself reports them on lookup.
-func listCandidates(ctx context.Context, sources []credentials.SourceConfig) []string {
+func listCandidates(ctx context.Context, sources []sourceconfig.Config) []string {
 	var hosts []string
 	seen := map[string]bool{}
 	add := func(host string, ok bool) {
@@ -386,13 +389,13 @@ func listCandidates(ctx context.Context, sources []credentials.SourceConfig) []s
 	for i, s := range sources {
 		var err error
 		switch s.Type {
-		case credentials.TypeStatic, credentials.TypeHelper:
+		case sourceconfig.TypeStatic, sourceconfig.TypeHelper:
 			for _, p := range s.Hosts {
 				add(patternHost(p))
 			}
-		case credentials.TypeKubelet:
+		case sourceconfig.TypeKubelet:
 			err = kubeletHosts(s.Config, func(p string) { add(patternHost(p)) })
-		case credentials.TypeDockerConfig:
+		case sourceconfig.TypeDockerConfig:
 			err = dockerConfigHosts(s.Path, func(k string) { add(authKeyHost(k)) })
 		}
 		if err != nil {
@@ -442,7 +445,7 @@ func dockerConfigHosts(path string, add func(string)) error {
 	if err != nil {
 		return err
 	}
-	if _, err := credentials.ParseDockerConfig(data); err != nil {
+	if _, err := dockerconfig.Parse(data); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	var keys struct {
@@ -463,7 +466,7 @@ func dockerConfigHosts(path string, add func(string)) error {
 
 // kubeletHosts calls add with each provider's matchImages entries.
 func kubeletHosts(path string, add func(string)) error {
-	cfg, err := credentials.ReadKubeletConfig(path) // a file or a directory, as the kubelet reads it
+	cfg, err := kubelet.ReadConfig(path) // a file or a directory, as the kubelet reads it
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

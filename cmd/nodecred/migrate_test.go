@@ -30,7 +30,7 @@ import (
 	"testing"
 
 	"github.com/nodecred/nodecred/config"
-	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/dockerconfig"
 	"github.com/nodecred/nodecred/cripull"
 )
 
@@ -83,7 +83,7 @@ func TestMigrate(t *testing.T) {
 				t.Fatalf("auth file: %v, mode %v", err, info.Mode().Perm())
 			}
 			data, _ := os.ReadFile(authPath)
-			dc, err := credentials.ParseDockerConfig(data)
+			dc, err := dockerconfig.Parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,6 +30,8 @@ import (
 
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/kubelet"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/cripull"
 )
 
@@ -71,7 +73,7 @@ func (p *plan) Close() error { return p.chain.Close() }
 // providerRow is one kubelet credential provider of a kubelet source.
 type providerRow struct {
 	Source string `json:"source"`
-	credentials.ProviderInfo
+	kubelet.ProviderInfo
 }
 
 type planOptions struct {
@@ -101,7 +103,7 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 	if opts.hostsDir != "" {
 		p.HostsDir = opts.hostsDir
 	}
-	chain, err := credentials.Build(node.Credentials.Sources)
+	chain, err := sourceconfig.Build(node.Credentials.Sources)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.configPath, err)
 	}
@@ -116,7 +118,7 @@ func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) 
 		}
 	}()
 	for _, s := range chain {
-		if ks, ok := s.Source.(*credentials.KubeletSource); ok {
+		if ks, ok := s.Source.(*kubelet.Source); ok {
 			for _, info := range ks.Providers(ctx) {
 				p.Providers = append(p.Providers, providerRow{Source: s.Name, ProviderInfo: info})
 			}

@@ -112,17 +112,3 @@ var V, W = 1, 2
 		})
 	}
 }
-
-func TestSkipped(t *testing.T) {
-	for path, want := range map[string]bool{
-		"credentials/chain.go":        true,
-		"credentials/file/file.go":    true,
-		"credentialsx/a.go":           false,
-		"cmd/nodecred/credentials.go": false,
-		"plugin.go":                   false,
-	} {
-		if got := skipped(path); got != want {
-			t.Errorf("skipped(%q) = %v, want %v", path, got, want)
-		}
-	}
-}

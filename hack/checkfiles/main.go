@@ -61,12 +61,6 @@ var magics = []struct {
 	{"!<arch>\n", "an object archive"},
 }
 
-// notYetChecked are the path prefixes the licence header and doc comment
-// checks leave out for now. credentials/ is being split into
-// sub-packages; once that lands, `go run ./hack/checkfiles -fix` adds the
-// headers there, its doc comments are written, and this list goes.
-var notYetChecked = []string{"credentials/"}
-
 // entry is one tracked file: its mode as git records it (100644, 100755,
 // 120000 for a symlink), its size and its first sniffLen bytes; for a Go
 // file, body is its whole content.
@@ -139,7 +133,7 @@ func main() {
 	var sources []goFile
 	unlicensed := 0
 	for _, e := range entries {
-		if e.body == nil || skipped(e.path) {
+		if e.body == nil {
 			continue
 		}
 		sources = append(sources, goFile{e.path, e.body})
@@ -175,16 +169,6 @@ func isGo(path, mode string) bool {
 	return strings.HasSuffix(path, ".go") && mode != "120000"
 }
 
-// skipped reports a path under notYetChecked.
-func skipped(path string) bool {
-	for _, p := range notYetChecked {
-		if strings.HasPrefix(path, p) {
-			return true
-		}
-	}
-	return false
-}
-
 // fixLicences adds the licence header to every tracked Go file under dir,
 // as it is in the work tree, that lacks it, and names each file changed.
 func fixLicences(dir string) error {
@@ -195,7 +179,7 @@ func fixLicences(dir string) error {
 		return fmt.Errorf("git ls-files: %w", err)
 	}
 	for _, p := range strings.Split(strings.TrimRight(string(out), "\x00"), "\x00") {
-		if p == "" || skipped(p) {
+		if p == "" {
 			continue
 		}
 		name := filepath.Join(dir, p)

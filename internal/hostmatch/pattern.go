@@ -25,6 +25,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 // Pattern is a registry host pattern with the kubelet's matchImages rules
@@ -287,7 +289,7 @@ func ParsePatterns(ss []string) (Patterns, error) {
 	for i, s := range ss {
 		p, err := ParsePattern(s)
 		if err != nil {
-			return Patterns{}, fmt.Errorf("[%d]: %w", i, err)
+			return Patterns{}, fielderr.New(fmt.Sprintf("[%d]", i), "%w", err)
 		}
 		ps.all = append(ps.all, p)
 		if p.hub {

@@ -25,6 +25,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/nodecred/nodecred/internal/fielderr"
 )
 
 func TestPatternMatch(t *testing.T) {
@@ -208,6 +211,12 @@ func TestParsePatternsNamesIndex(t *testing.T) {
 	_, err := ParsePatterns([]string{"ok.example.com", "a..b"})
 	if err == nil || err.Error()[:3] != "[1]" {
 		t.Fatalf("err = %v, want it to start with the bad entry's index [1]", err)
+	}
+	if !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("err = %v is not errdefs.ErrInvalidArgument", err)
+	}
+	if got := fielderr.In("hosts", err).Error(); got[:9] != "hosts[1]:" {
+		t.Fatalf("in hosts: %q, want it to start with hosts[1]:", got)
 	}
 }
 

@@ -1,0 +1,45 @@
+/*
+   Copyright The nodecred Authors.
+
+   Licensed under the Apache License, Version 2.0 (the "License");
+   you may not use this file except in compliance with the License.
+   You may obtain a copy of the License at
+
+       http://www.apache.org/licenses/LICENSE-2.0
+
+   Unless required by applicable law or agreed to in writing, software
+   distributed under the License is distributed on an "AS IS" BASIS,
+   WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+   See the License for the specific language governing permissions and
+   limitations under the License.
+*/
+
+package kubelet
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/internal/testprog"
+)
+
+func TestMain(m *testing.M) { testprog.Main(m) }
+
+var (
+	capturedLog = testprog.CapturedLog
+	countLines  = testprog.CountLines
+	guard       = testprog.Guard
+	writeFile   = testprog.WriteFile
+	writeConfig = testprog.WriteAtomic
+
+	kubeletSetup    = testprog.ProviderSetup
+	versionedConfig = testprog.ProviderConfig
+)
+
+// sourceFunc adapts a function to a credentials.Source.
+type sourceFunc func(ctx context.Context, req credentials.Request) (credentials.Credential, error)
+
+func (f sourceFunc) Get(ctx context.Context, req credentials.Request) (credentials.Credential, error) {
+	return f(ctx, req)
+}
