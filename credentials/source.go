@@ -44,9 +44,18 @@ type Credential struct {
 	IdentityToken Secret
 	// Source names the source that answered, for logs; it is set by Chain.
 	Source string
-	// reject drops the cached answer the credential came from; nil when
-	// it came from no cache of a program's answers.
-	reject func() bool
+	// rejecter drops the cached answer rejectKey the credential came
+	// from; nil when it came from no cache of a program's answers.
+	rejecter  Rejecter
+	rejectKey string
+}
+
+// Rejecter drops the cached answer named key after a registry refused the
+// credential it held, and reports whether it dropped one. A cache of a
+// program's answers is one; a credential carries it and its key rather than
+// a closure, which would cost an allocation on every lookup.
+type Rejecter interface {
+	Reject(key string) bool
 }
 
 // Reject tells the source that a registry refused c (401 or 403), so that a
@@ -54,14 +63,13 @@ type Credential struct {
 // program again; a source does so at most once per failure lifetime per
 // answer. It reports whether an answer was dropped.
 func (c Credential) Reject() bool {
-	return c.reject != nil && c.reject()
+	return c.rejecter != nil && c.rejecter.Reject(c.rejectKey)
 }
 
-// WithReject returns c with reject as what Reject calls: a source that
-// serves c from a cache of a program's answers passes the function that
-// drops that answer.
-func (c Credential) WithReject(reject func() bool) Credential {
-	c.reject = reject
+// WithReject returns c with what Reject calls: a source that serves c from
+// a cache of a program's answers passes that cache and the answer's key.
+func (c Credential) WithReject(r Rejecter, key string) Credential {
+	c.rejecter, c.rejectKey = r, key
 	return c
 }
 

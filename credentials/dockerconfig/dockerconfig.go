@@ -55,7 +55,20 @@ type Config struct {
 
 type dockerAuth struct {
 	path string // repository path prefix, "" for the whole host
-	cred credentials.Credential
+	cred login
+}
+
+// login is what an auths entry holds. A dockerAuth keeps it rather than a
+// whole credentials.Credential, whose other fields it never sets, because a
+// config holds one per host and its heap is bounded (MaxFileSize).
+type login struct {
+	username                string
+	password, identityToken credentials.Secret
+}
+
+// IsZero reports whether l holds no credential.
+func (l login) IsZero() bool {
+	return l.username == "" && l.password == "" && l.identityToken == ""
 }
 
 // dockerConfigFile is the on-disk form; see
@@ -164,26 +177,26 @@ func (c Config) Lookup(host, repoPath string) credentials.Credential {
 	if best == nil {
 		return credentials.Credential{}
 	}
-	return best.cred
+	return credentials.Credential{Username: best.cred.username, Password: best.cred.password, IdentityToken: best.cred.identityToken}
 }
 
-func (e dockerAuthEntry) credential() (credentials.Credential, error) {
-	c := credentials.Credential{Username: e.Username, Password: credentials.Secret(e.Password)}
+func (e dockerAuthEntry) credential() (login, error) {
+	l := login{username: e.Username, password: credentials.Secret(e.Password)}
 	if e.Auth != "" {
 		raw, err := base64.StdEncoding.DecodeString(e.Auth)
 		if err != nil {
-			return credentials.Credential{}, errors.New("auth: not valid base64 (value not shown)")
+			return login{}, errors.New("auth: not valid base64 (value not shown)")
 		}
 		user, pass, ok := strings.Cut(string(raw), ":")
 		if !ok {
-			return credentials.Credential{}, errors.New("auth: decoded value is not user:password (value not shown)")
+			return login{}, errors.New("auth: decoded value is not user:password (value not shown)")
 		}
-		c.Username, c.Password = user, credentials.Secret(strings.Trim(pass, "\x00"))
+		l.username, l.password = user, credentials.Secret(strings.Trim(pass, "\x00"))
 	}
 	if e.IdentityToken != "" {
-		c.IdentityToken = credentials.Secret(e.IdentityToken)
+		l.identityToken = credentials.Secret(e.IdentityToken)
 	}
-	return c, nil
+	return l, nil
 }
 
 // normaliseAuthKey turns an auths or credHelpers key into a host and

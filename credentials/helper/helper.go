@@ -80,8 +80,10 @@ type helperAnswer struct {
 }
 
 func newClient(program string, env []string, timeout time.Duration, clock func() time.Time) *Client {
-	return &Client{program: program, env: env, timeout: timeout,
+	c := &Client{program: program, env: env, timeout: timeout,
 		cache: answercache.New[helperAnswer]("helper", program, clock, true)}
+	c.cache.SetRejectBackoff(answercache.FailureTTL(timeout))
+	return c
 }
 
 // NewClient returns a client for program (an absolute path), each run
@@ -132,7 +134,7 @@ func (h *Client) Get(ctx context.Context, host string) (credentials.Credential, 
 // from when the registry refuses it, at most once per failure lifetime.
 func (h *Client) rejectable(cred credentials.Credential, serverURL string) credentials.Credential {
 	if !cred.IsZero() {
-		cred = cred.WithReject(func() bool { return h.cache.Reject(serverURL, answercache.FailureTTL(h.timeout)) })
+		cred = cred.WithReject(h.cache, serverURL)
 	}
 	return cred
 }

@@ -100,7 +100,7 @@ func (p *provider) get(ctx context.Context, image, host, path string) (credentia
 func (p *provider) rejectable(a *providerAnswer, key, host, path string) (credentials.Credential, error) {
 	cred, err := a.lookup(host, path)
 	if !cred.IsZero() {
-		cred = cred.WithReject(func() bool { return p.cache.Reject(key, answercache.FailureTTL(p.timeout)) })
+		cred = cred.WithReject(p.cache, key)
 	}
 	return cred, err
 }

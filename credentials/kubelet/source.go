@@ -262,9 +262,10 @@ func buildProviders(entries []kubeletProvider, binDir string, timeout time.Durat
 			cache:        answercache.New[*providerAnswer]("provider", p.Name, clock, true),
 		}
 		np.cache.SetRenew(renew)
+		np.cache.SetRejectBackoff(answercache.FailureTTL(timeout))
 		if needsServiceAccount(p) {
 			np.skip = skipServiceAccount
-			logs.G(context.TODO()).WithFields(log.Fields{"provider": p.Name, "file": e.file, "reason": skipServiceAccount}).
+			logs.With(context.TODO(), log.Fields{"provider": p.Name, "file": e.file, "reason": skipServiceAccount}).
 				Info("credential provider skipped")
 		}
 		ps = append(ps, np)

@@ -51,6 +51,9 @@ type Cache[V any] struct {
 	// time.AfterFunc, with the timer kept for Close.
 	after func(d time.Duration, f func())
 	renew bool // renewal on; off behaves as the kubelet does
+	// rejectBackoff is how long after dropping a rejected answer Reject
+	// leaves the next answer for the same key alone.
+	rejectBackoff time.Duration
 
 	mu      sync.Mutex
 	entries map[string]*answer[V]
@@ -77,9 +80,10 @@ func New[V any](kind, program string, clock func() time.Time, renew bool) *Cache
 	}
 	return &Cache[V]{
 		kind: kind, program: program, clock: clock, renew: renew,
-		entries: map[string]*answer[V]{},
-		rejects: map[string]time.Time{},
-		timers:  map[*time.Timer]struct{}{},
+		rejectBackoff: MinFailureTTL,
+		entries:       map[string]*answer[V]{},
+		rejects:       map[string]time.Time{},
+		timers:        map[*time.Timer]struct{}{},
 	}
 }
 
@@ -92,6 +96,12 @@ func (c *Cache[V]) SetClock(now func() time.Time, after func(d time.Duration, f 
 
 // SetRenew turns renewal on or off. Call it before the cache is used.
 func (c *Cache[V]) SetRenew(on bool) { c.renew = on }
+
+// SetRejectBackoff sets how long after dropping a rejected answer Reject
+// leaves the next answer for the same key alone; FailureTTL of the
+// program's timeout, so that a plainly wrong credential runs the program
+// no more often than a failing one. It is MinFailureTTL until set.
+func (c *Cache[V]) SetRejectBackoff(d time.Duration) { c.rejectBackoff = d }
 
 // Renews reports whether renewal is on.
 func (c *Cache[V]) Renews() bool { return c.renew }
@@ -294,7 +304,8 @@ func renewalBackoff(lifetime time.Duration, failed int) time.Duration {
 // it held, so that the next lookup runs the program again. It drops at most
 // once per rejectBackoff per key, so that a plainly wrong credential cannot
 // make every pull run the program. It reports whether it dropped.
-func (c *Cache[V]) Reject(key string, backoff time.Duration) bool {
+func (c *Cache[V]) Reject(key string) bool {
+	backoff := c.rejectBackoff
 	now := c.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -144,9 +144,10 @@ func TestRenewalOffBehavesAsTheKubelet(t *testing.T) {
 func TestRejectDropsExactlyOneEntryOncePerBackoff(t *testing.T) {
 	clock := fakeclock.New()
 	c := New[string]("provider", "test", clock.Now, false)
+	c.SetRejectBackoff(time.Minute)
 	c.Store("registry:a.io", "a", time.Hour, nil, true)
 	c.Store("registry:b.io", "b", time.Hour, nil, true)
-	if !c.Reject("registry:a.io", time.Minute) {
+	if !c.Reject("registry:a.io") {
 		t.Fatal("reject dropped nothing")
 	}
 	if _, ok := c.Lookup("registry:a.io"); ok {
@@ -156,11 +157,11 @@ func TestRejectDropsExactlyOneEntryOncePerBackoff(t *testing.T) {
 		t.Fatal("reject dropped another entry")
 	}
 	c.Store("registry:a.io", "a2", time.Hour, nil, true)
-	if c.Reject("registry:a.io", time.Minute) {
+	if c.Reject("registry:a.io") {
 		t.Fatal("a second reject within the backoff dropped the answer")
 	}
 	clock.Advance(time.Minute)
-	if !c.Reject("registry:a.io", time.Minute) {
+	if !c.Reject("registry:a.io") {
 		t.Fatal("a reject after the backoff dropped nothing")
 	}
 }
