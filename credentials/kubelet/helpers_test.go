@@ -30,7 +30,6 @@ var (
 	capturedLog = testprog.CapturedLog
 	countLines  = testprog.CountLines
 	guard       = testprog.Guard
-	writeFile   = testprog.WriteFile
 	writeConfig = testprog.WriteAtomic
 
 	kubeletSetup    = testprog.ProviderSetup

@@ -64,8 +64,6 @@ func Fill(head, tail string, limit int, item func(i int) string) string {
 	return b.String()
 }
 
-var heapSink any
-
 // CheckHeap holds a heap bound of docs/config.md for one kind of file:
 // each of files, written to a file and loaded once by the function that
 // newLoad returns for its path (which reports whether it loaded),
@@ -82,7 +80,6 @@ func CheckHeap(t *testing.T, kind string, files []string, readBound, keptBound u
 			t.Fatal(err)
 		}
 		load, keep := newLoad(path)
-		heapSink = keep
 		var before, after, kept runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -90,7 +87,7 @@ func CheckHeap(t *testing.T, kind string, files []string, readBound, keptBound u
 		runtime.ReadMemStats(&after)
 		runtime.GC()
 		runtime.ReadMemStats(&kept)
-		heapSink = nil
+		runtime.KeepAlive(keep) // what the parse kept must still be held when kept is read
 		if !ok {
 			t.Fatalf("%s shape %d (%d bytes) did not load", kind, i, len(content))
 		}
