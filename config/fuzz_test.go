@@ -27,7 +27,7 @@ import (
 )
 
 // FuzzConfigSection holds "no secret value in any error" for the nodecred
-// section, from its TOML text through Parse and credentials.Build, as
+// section, from its TOML text through Parse and sourceconfig.Build, as
 // containerd's start runs them. The fuzzer writes the section; every value
 // that may be a secret — a source's password, its env values, and the value
 // of any key nodecred does not know (a misspelled password key) — is then

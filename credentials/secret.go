@@ -44,6 +44,7 @@ func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`
 // MarshalText encodes a placeholder.
 func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
-// Reveal returns the secret itself, for the one place that hands it to the
-// registry client.
+// Reveal returns the secret itself, for code that hands it on: to the
+// registry client, to a docker credential helper's caller, or into a file
+// the operator asked for. Never to a log, an error or a metric.
 func (s Secret) Reveal() string { return string(s) }

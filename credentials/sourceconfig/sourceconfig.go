@@ -16,7 +16,7 @@
 
 // Package sourceconfig turns the `sources` entries of nodecred's config
 // into a credentials.Chain: it checks every field as containerd starts, and
-// names the field and its value in each error.
+// names the field, and its value unless it may be a secret, in each error.
 package sourceconfig
 
 import (
@@ -84,7 +84,8 @@ type Config struct {
 }
 
 // Build turns the configured sources into a Chain, in order. Errors name the
-// field and its value, e.g. `sources[1].type: unknown source type "foo"`.
+// field and, unless it may be a secret, its value, e.g.
+// `sources[1].type: unknown source type "foo"`.
 func Build(cfgs []Config) (credentials.Chain, error) {
 	chain := make(credentials.Chain, 0, len(cfgs))
 	for i, c := range cfgs {

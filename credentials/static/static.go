@@ -46,7 +46,7 @@ func New(hosts hostmatch.Patterns, username string, password credentials.Secret)
 }
 
 // NewFile returns a source whose password is the contents of
-// passwordFile, without a trailing newline.
+// passwordFile, without its trailing CR and LF characters.
 func NewFile(hosts hostmatch.Patterns, username, passwordFile string) *Source {
 	return &Source{hosts: hosts, username: username, file: filewatch.New(passwordFile, MaxPasswordFileSize, true, parsePasswordFile)}
 }

@@ -157,11 +157,11 @@ func checkAnswers(t *testing.T, p *pipeEnd, recvs chan struct{}) {
 }
 
 // TestContractMarshalAnyServesCredentials guards the in-process stream
-// round trip (transfer/rehome.go, streams.go): OCIRegistry.MarshalAny
+// round trip (ReadBack, LocalStreams in streams.go): OCIRegistry.MarshalAny
 // creates the credential stream through the StreamCreator it is given,
 // names it in auth_stream, answers each AuthRequest with the caller's
 // helper, and when the helper fails goes back to Recv without answering,
-// still serving the next request. localStreams tells that silence from an
+// still serving the next request. LocalStreams tells that silence from an
 // answer by that next Recv.
 func TestContractMarshalAnyServesCredentials(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -190,10 +190,10 @@ func TestContractMarshalAnyServesCredentials(t *testing.T) {
 }
 
 // TestContractUnmarshalAny guards the re-implementations of containerd's
-// OCIRegistry.UnmarshalAny (transfer/options.go) and credCallback
-// (transfer/caller.go): the messages have the fields they read, no more;
+// OCIRegistry.UnmarshalAny (unmarshal.go) and credCallback (caller.go):
+// the messages have the fields they read, no more;
 // UnmarshalAny takes the client's credential stream from the stream
-// getter, and credCallback maps AuthResponse as callerCredentials does.
+// getter, and credCallback maps AuthResponse as CallerCredentials does.
 // The credential round trip goes client registry -> MarshalAny ->
 // UnmarshalAny (credCallback) -> MarshalAny again, whose serving loop asks
 // credCallback.
@@ -244,7 +244,7 @@ func TestContractUnmarshalAny(t *testing.T) {
 	}
 	p := again.peer(authStream(t, b).GetResolver().GetAuthStream())
 	// A failing host is not asked: credCallback would wait for an answer
-	// the client's loop never sends (nodecred's callerCredentials does not).
+	// the client's loop never sends (nodecred's CallerCredentials does not).
 	<-again.recvs
 	for _, w := range wantAnswers[:4] {
 		if got := ask(t, p, again.recvs, w.host); got == nil || !proto.Equal(got, w.want) {

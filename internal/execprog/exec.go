@@ -57,6 +57,13 @@ type Command struct {
 	Timeout time.Duration // 0: DefaultTimeout
 }
 
+// reapWait bounds the wait for a killed program to exit. SIGKILL ends any
+// process that can be ended within milliseconds; one still there after
+// this is stuck in the kernel, and waiting longer would hold the pull.
+var reapWait = 2 * time.Second
+
+var errOutputTooLarge = fmt.Errorf("output larger than %d bytes", maxStdout)
+
 // Run runs a command directly, with no shell, in its own process
 // group. At timeout it kills the program and every process descended from
 // it (setsid or not, see killTree), then waits at most reapWait for it to
@@ -66,13 +73,7 @@ type Command struct {
 // kills what is left of its process group, so a child that kept stdout open
 // cannot hold back an answer the program already gave. No signal reaches a
 // process that is neither the program nor its descendant.
-// reapWait bounds the wait for a killed program to exit. SIGKILL ends any
-// process that can be ended within milliseconds; one still there after
-// this is stuck in the kernel, and waiting longer would hold the pull.
-var reapWait = 2 * time.Second
-
-var errOutputTooLarge = fmt.Errorf("output larger than %d bytes", maxStdout)
-
+//
 // The program's stdout is bounded by maxStdout and its stderr by its last
 // maxStderr bytes. A program that exits non-zero returns its output with
 // an error naming the exit status: the caller redacts what it logs.

@@ -28,7 +28,7 @@ import (
 // the program is assigned to before it runs, and so a hook between start
 // and resume that this runner does not have. Without it a helper's
 // children would outlive the timeout, so programs are not run at all:
-// helper and kubelet sources are refused at startup (credentials.refuseExec), and
+// helper and kubelet sources are refused at startup (sourceconfig.refuseExec), and
 // credHelpers and credsStore entries of a docker config fail each lookup
 // with errNoTreeKill.
 const CanKillTree = false

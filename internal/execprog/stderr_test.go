@@ -29,12 +29,12 @@ func TestStderrReasonKeepsTheEnd(t *testing.T) {
 	got := StderrReason([]byte(stderr))
 	if !strings.HasSuffix(got, "GetAuthorizationToken, https response error StatusCode: 403, AccessDeniedException") ||
 		!strings.HasPrefix(got, "I1127") || strings.Count(got, "starting provider") >= 20 || len(got) > maxStderrShown {
-		t.Fatalf("stderrReason = %q; want the last whole lines that fit", got)
+		t.Fatalf("StderrReason = %q; want the last whole lines that fit", got)
 	}
 
 	long := "error: " + strings.Repeat("word ", 200) + "the end"
 	got = StderrReason([]byte(long))
 	if !strings.HasPrefix(got, "… ") || !strings.HasSuffix(got, "the end") {
-		t.Fatalf("stderrReason of one long line = %q; want its end from a word boundary", got)
+		t.Fatalf("StderrReason of one long line = %q; want its end from a word boundary", got)
 	}
 }

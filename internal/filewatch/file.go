@@ -15,7 +15,8 @@
 */
 
 // Package filewatch keeps the parsed contents of a credential file and
-// re-reads it when it changes, checked by one stat per lookup: a missing
+// re-reads it when it changes, checked by a stat per lookup (a directory's
+// entries for a config directory): a missing
 // file revokes, anything that cannot be read or parsed keeps the last good
 // contents, and no read holds up a lookup for long.
 package filewatch
@@ -43,7 +44,8 @@ import (
 const defaultWait = 2 * time.Second
 
 // File keeps the parsed contents of a file and re-reads it when the file
-// changes, checked by one stat per lookup. A rename over the file, a delete
+// changes, checked by a stat per lookup (and, with Dir set, a read of the
+// directory and a stat per entry). A rename over the file, a delete
 // and recreate, an in-place write and a swap of the symlink the path goes
 // through (a Kubernetes secret volume's ..data) all change the stat stamp.
 //
@@ -123,7 +125,10 @@ func (f *File[T]) stampOf(info fs.FileInfo, err error) Stamp {
 	return stampOf(info, err)
 }
 
-// Load returns the last good value and whether there is one.
+// Load returns the file's value and whether there is one: after a stat, the
+// value parsed from the file as it is now, reading it again if it changed
+// (waiting at most Wait for that read); the last good value while the file
+// cannot be read or parsed; none once the file is gone.
 func (f *File[T]) Load(ctx context.Context) (T, bool) {
 	info, statErr := Stat(f.path)
 	stamp := f.stampOf(info, statErr)

@@ -282,7 +282,7 @@ func TestRedactRealLines(t *testing.T) {
 
 func TestRedactSecretNamedKeys(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		// An 8-character password survived redactOutput.
+		// An 8-character password once survived redaction.
 		{"login failed: password=hunter22", "login failed: password=<redacted>"},
 		{"login failed\npassword: hunter22", "login failed password: <redacted>"},
 		{"GET /v2/\r\nAuthorization: Bearer abc.def\r\n", "GET /v2/ Authorization: Bearer <redacted>"},
@@ -465,8 +465,6 @@ func TestRedactOneLine(t *testing.T) {
 	}
 }
 
-// TestRedactCheap bounds the work on a flood of output: the input is cut
-// before anything else.
 // BenchmarkRedactLargeInput: redact reads at most maxRedactInput bytes of
 // whatever a program printed, so its cost does not grow with the output
 // (about 1 MiB here). A memory bound is a benchmark figure, not a test.
