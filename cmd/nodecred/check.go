@@ -29,6 +29,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/urfave/cli/v3"
 )
 
@@ -56,7 +57,7 @@ func checkCommand() *cli.Command {
 		Flags: append(planFlags[:len(planFlags):len(planFlags)],
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "time allowed for each host"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ref, err := refArg(cmd)
+			ref, err := commands.RefArg(cmd)
 			if err != nil {
 				return err
 			}
@@ -65,7 +66,7 @@ func checkCommand() *cli.Command {
 			opts.updateClient = rec.wrap
 			p, err := makePlan(ctx, opts, ref)
 			if err != nil {
-				return usageError{err}
+				return commands.UsageError{Err: err}
 			}
 			defer p.Close()
 			res := runCheck(ctx, p, rec, cmd.Duration("timeout"))
@@ -78,10 +79,10 @@ func checkCommand() *cli.Command {
 				return err
 			}
 			if !res.OK {
-				return failedError{errors.New(res.reason())}
+				return commands.FailedError{Err: errors.New(res.reason())}
 			}
 			if p.criLocal() {
-				return criLocalError{p.CRI}
+				return commands.CRILocalError{Verdict: p.CRI}
 			}
 			return nil
 		},

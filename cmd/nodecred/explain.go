@@ -24,6 +24,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/urfave/cli/v3"
 )
 
@@ -34,13 +35,13 @@ func explainCommand() *cli.Command {
 		ArgsUsage: "REF",
 		Flags:     planFlags,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ref, err := refArg(cmd)
+			ref, err := commands.RefArg(cmd)
 			if err != nil {
 				return err
 			}
 			p, err := makePlan(ctx, planOptionsFrom(cmd), ref)
 			if err != nil {
-				return usageError{err}
+				return commands.UsageError{Err: err}
 			}
 			defer p.Close()
 			if cmd.Bool("json") {
@@ -49,7 +50,7 @@ func explainCommand() *cli.Command {
 				err = writeExplain(cmd.Root().Writer, p)
 			}
 			if err == nil && p.criLocal() {
-				return criLocalError{p.CRI}
+				return commands.CRILocalError{Verdict: p.CRI}
 			}
 			return err
 		},

@@ -33,6 +33,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/cripull"
 )
@@ -49,7 +50,7 @@ func migrateCommand() *cli.Command {
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
-				return usageError{fmt.Errorf("migrate takes no arguments")}
+				return commands.UsageError{Err: fmt.Errorf("migrate takes no arguments")}
 			}
 			return migrate(ctx, cmd.Root().Writer, migrateOptions{
 				configPath: cmd.String("config"), authPath: cmd.String("out"),
@@ -79,7 +80,7 @@ type authEntry struct {
 func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	cri, err := ncconfig.LoadCRIImages(ctx, o.configPath)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	section := ncconfig.CRIImagesSection
 	if cri.V2 {
@@ -87,11 +88,11 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 	auths, authHosts, err := authFile(cri)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	files, err := hostsFiles(cri)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	stays := unmovable(cri)
 	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || sets(cri.Pull, "max_concurrent_downloads")
@@ -102,21 +103,21 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 
 	hostsDir, setConfigPath, err := migrateHostsDir(cri.Pull.Registry.ConfigPath, o.hostsDir, len(files) > 0)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	// Refuse before writing anything.
 	if len(authHosts) > 0 {
 		if !filepath.IsAbs(o.authPath) {
-			return usageError{fmt.Errorf("--out %q is not an absolute path", o.authPath)}
+			return commands.UsageError{Err: fmt.Errorf("--out %q is not an absolute path", o.authPath)}
 		}
 		if _, err := os.Stat(o.authPath); err == nil && !o.force {
-			return failedError{fmt.Errorf("%s exists; pass --force to replace it", o.authPath)}
+			return commands.FailedError{Err: fmt.Errorf("%s exists; pass --force to replace it", o.authPath)}
 		}
 	}
 	targets := make([]string, len(files))
 	for i, f := range files {
 		if targets[i], err = hostsTarget(hostsDir, f, o.force); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 	}
 
@@ -124,19 +125,19 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		// The auth file's directory may not exist yet on a node
 		// (/etc/containerd/nodecred, which the release's snippet reads).
 		if err := os.MkdirAll(filepath.Dir(o.authPath), 0o700); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		if err := writeFileAtomic(o.authPath, auths, o.force); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		fmt.Fprintf(out, "wrote %d credential(s) for %s to %s (mode 0600)\n", len(authHosts), strings.Join(authHosts, ", "), o.authPath)
 	}
 	for i, f := range files {
 		if err := os.MkdirAll(filepath.Dir(targets[i]), 0o755); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		if err := writeFileAtomic(targets[i], f.Data, true); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		what := "registry " + f.Host
 		if f.Host == "*" {

@@ -32,6 +32,7 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/core/transfer"
 	"github.com/containerd/errdefs"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -152,7 +153,7 @@ func TestProgressLinesWithoutTerminal(t *testing.T) {
 
 func TestUsageExitCodes(t *testing.T) {
 	err := app().Run(context.Background(), []string{"nodecred", "explain"})
-	var usage usageError
+	var usage commands.UsageError
 	if !errors.As(err, &usage) {
 		t.Fatalf("explain without REF: err = %v, want a usage error", err)
 	}
@@ -167,9 +168,9 @@ func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
 	cmd := app()
 	cmd.Writer = &out
 	err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", cfg, "r.io/app:1"})
-	var local criLocalError
+	var local commands.CRILocalError
 	if !errors.As(err, &local) {
-		t.Fatalf("err = %v, want a CRI local pull error (exit %d)", err, exitCRILocal)
+		t.Fatalf("err = %v, want a CRI local pull error (exit %d)", err, commands.ExitCRILocal)
 	}
 	first, _, _ := strings.Cut(out.String(), "\n")
 	for _, want := range []string{"CRI PULLS LOCALLY", "discard_unpacked_layers = true", "To fix"} {
@@ -221,10 +222,10 @@ func TestCheckFailureWinsOverCRILocal(t *testing.T) {
 	cmd := app()
 	cmd.Writer = &out
 	err := cmd.Run(context.Background(), []string{"nodecred", "check", "--config", cfg, host + "/app:1"})
-	var failed failedError
-	var local criLocalError
+	var failed commands.FailedError
+	var local commands.CRILocalError
 	if !errors.As(err, &failed) || errors.As(err, &local) {
-		t.Fatalf("err = %v, want the check's failure (exit %d)", err, exitFailed)
+		t.Fatalf("err = %v, want the check's failure (exit %d)", err, commands.ExitFailed)
 	}
 	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, "CRI PULLS LOCALLY") {
 		t.Errorf("first line %q does not name CRI's mode", first)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -32,7 +33,7 @@ func versionCommand() *cli.Command {
 		Usage: "print nodecred's version, the containerd it was built against and the Go that built it",
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
-				return usageError{fmt.Errorf("version takes no arguments")}
+				return commands.UsageError{Err: fmt.Errorf("version takes no arguments")}
 			}
 			_, err := fmt.Fprint(cmd.Root().Writer, versionText())
 			return err

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package credhelper
 
 import (
 	"bytes"
@@ -30,6 +30,9 @@ import (
 
 	dockercreds "github.com/docker/cli/cli/config/credentials"
 	dhcredentials "github.com/docker/docker-credential-helpers/credentials"
+	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
 // helperFixture is a containerd config whose nodecred section has a docker
@@ -75,6 +78,20 @@ func newHelperFixture(t *testing.T) helperFixture {
 		f.secrets = append(f.secrets, secretForms(s[0], s[1])...)
 	}
 	return f
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// writeConfig writes a containerd config whose CRI config_path is hostsDir,
+// with section after it, and returns its path.
+func writeConfig(t *testing.T, hostsDir, section string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	text := fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func writeTestFile(t *testing.T, path, content string) {
@@ -281,8 +298,9 @@ func TestCredentialHelperRefusesItself(t *testing.T) {
 }
 
 func TestCredentialHelperCommandUsage(t *testing.T) {
-	err := app().Run(context.Background(), []string{"nodecred", "credential-helper"})
-	var usage usageError
+	app := &cli.Command{Name: "nodecred", Commands: []*cli.Command{Command()}}
+	err := app.Run(context.Background(), []string{"nodecred", "credential-helper"})
+	var usage commands.UsageError
 	if !errors.As(err, &usage) {
 		t.Fatalf("credential-helper without an action: err = %v, want a usage error", err)
 	}
