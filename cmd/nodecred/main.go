@@ -37,6 +37,7 @@ import (
 
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/credhelper"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/migrate"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -57,7 +58,7 @@ locally (the setting is printed first), so CRI pulls get no node credentials;
 a check that fails exits 1 even then.
 No command prints a secret.`,
 		Version:  version.Get(),
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand(), credhelper.Command()},
+		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrate.Command(), versionCommand(), credhelper.Command()},
 	}
 }
 

@@ -14,7 +14,11 @@
    limitations under the License.
 */
 
-package main
+// Package migrate is `nodecred migrate`: it moves CRI's local-pull settings
+// onto the transfer service, the auth tables into a docker config file and
+// the mirrors and TLS tables into hosts.toml files, and prints the edits to
+// make to containerd's config.
+package migrate
 
 import (
 	"context"
@@ -38,7 +42,8 @@ import (
 	"github.com/nodecred/nodecred/cripull"
 )
 
-func migrateCommand() *cli.Command {
+// Command is `nodecred migrate`.
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:  "migrate",
 		Usage: "move CRI's local-pull settings onto the transfer service: registry.configs.*.auth into a 0600 auth file, registry.mirrors and registry.configs.*.tls into hosts.toml files, and print the config.toml edits to make",
