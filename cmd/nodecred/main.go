@@ -38,15 +38,9 @@ import (
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/credhelper"
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/migrate"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/plan"
 	"github.com/nodecred/nodecred/version"
 )
-
-var planFlags = []cli.Flag{
-	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/containerd/config.toml", Usage: "containerd's config file: the nodecred section, and CRI's registry config_path"},
-	&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory (default: CRI's config_path from --config)"},
-	&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "k8s.io", Usage: "containerd namespace the pull runs in"},
-	&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-}
 
 func app() *cli.Command {
 	return &cli.Command{
@@ -58,7 +52,7 @@ locally (the setting is printed first), so CRI pulls get no node credentials;
 a check that fails exits 1 even then.
 No command prints a secret.`,
 		Version:  version.Get(),
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrate.Command(), versionCommand(), credhelper.Command()},
+		Commands: []*cli.Command{plan.ExplainCommand(), plan.CheckCommand(), pullCommand(), migrate.Command(), versionCommand(), credhelper.Command()},
 	}
 }
 
@@ -86,8 +80,4 @@ func main() {
 		os.Exit(commands.ExitFailed)
 	}
 	os.Exit(commands.ExitUsage)
-}
-
-func planOptionsFrom(cmd *cli.Command) planOptions {
-	return planOptions{configPath: cmd.String("config"), hostsDir: cmd.String("hosts-dir"), namespace: cmd.String("namespace")}
 }

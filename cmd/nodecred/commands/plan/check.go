@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"context"
@@ -29,8 +29,9 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
-	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
 // hostCheck is the outcome of the registry handshake with one host.
@@ -49,7 +50,8 @@ type checkResult struct {
 	Via string `json:"via,omitempty"`
 }
 
-func checkCommand() *cli.Command {
+// CheckCommand is `nodecred check REF`.
+func CheckCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "resolve REF at each host with the node's credentials, as a pull would; exit 0 only if the pull would succeed",

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"bytes"
@@ -30,10 +30,11 @@ import (
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/containerd/v2/core/transfer"
 	"github.com/containerd/errdefs"
-	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/opencontainers/go-digest"
+	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
 func TestClassify(t *testing.T) {
@@ -55,6 +56,11 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%v, %d) = %q, want %q", tt.err, tt.status, got, tt.want)
 		}
 	}
+}
+
+// app is nodecred with the two commands of this package.
+func app() *cli.Command {
+	return &cli.Command{Name: "nodecred", Commands: []*cli.Command{ExplainCommand(), CheckCommand()}}
 }
 
 func writeConfig(t *testing.T, hostsDir, section string) string {
@@ -132,30 +138,6 @@ func TestPlanConfigErrors(t *testing.T) {
 	}
 	if _, err := makePlan(context.Background(), planOptions{configPath: writeConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
 		t.Fatal("bad reference accepted")
-	}
-}
-
-func TestProgressLinesWithoutTerminal(t *testing.T) {
-	var out bytes.Buffer
-	p := newProgress(&out)
-	for _, u := range []transfer.Progress{
-		{Event: "downloading", Name: "layer-1", Progress: 10, Total: 100},
-		{Event: "downloading", Name: "layer-1", Progress: 50, Total: 100},
-		{Event: "complete", Name: "layer-1", Progress: 100, Total: 100},
-	} {
-		p.update(u)
-	}
-	p.done()
-	if got := out.String(); got != "downloading layer-1\ncomplete layer-1\n" {
-		t.Fatalf("progress output %q", got)
-	}
-}
-
-func TestUsageExitCodes(t *testing.T) {
-	err := app().Run(context.Background(), []string{"nodecred", "explain"})
-	var usage commands.UsageError
-	if !errors.As(err, &usage) {
-		t.Fatalf("explain without REF: err = %v, want a usage error", err)
 	}
 }
 

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"context"
@@ -24,11 +24,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
-func explainCommand() *cli.Command {
+// ExplainCommand is `nodecred explain REF`.
+func ExplainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "explain",
 		Usage:     "list the hosts a pull of REF would contact and which source has a credential for each",
