@@ -39,6 +39,8 @@ import (
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/credhelper"
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/migrate"
 	"github.com/nodecred/nodecred/cmd/nodecred/commands/plan"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/pull"
+	versioncmd "github.com/nodecred/nodecred/cmd/nodecred/commands/version"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -52,7 +54,7 @@ locally (the setting is printed first), so CRI pulls get no node credentials;
 a check that fails exits 1 even then.
 No command prints a secret.`,
 		Version:  version.Get(),
-		Commands: []*cli.Command{plan.ExplainCommand(), plan.CheckCommand(), pullCommand(), migrate.Command(), versionCommand(), credhelper.Command()},
+		Commands: []*cli.Command{plan.ExplainCommand(), plan.CheckCommand(), pull.Command(), migrate.Command(), versioncmd.Command(), credhelper.Command()},
 	}
 }
 

@@ -17,31 +17,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
 
-	"github.com/containerd/containerd/v2/core/transfer"
-
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
-
-func TestProgressLinesWithoutTerminal(t *testing.T) {
-	var out bytes.Buffer
-	p := newProgress(&out)
-	for _, u := range []transfer.Progress{
-		{Event: "downloading", Name: "layer-1", Progress: 10, Total: 100},
-		{Event: "downloading", Name: "layer-1", Progress: 50, Total: 100},
-		{Event: "complete", Name: "layer-1", Progress: 100, Total: 100},
-	} {
-		p.update(u)
-	}
-	p.done()
-	if got := out.String(); got != "downloading layer-1\ncomplete layer-1\n" {
-		t.Fatalf("progress output %q", got)
-	}
-}
 
 func TestUsageExitCodes(t *testing.T) {
 	err := app().Run(context.Background(), []string{"nodecred", "explain"})

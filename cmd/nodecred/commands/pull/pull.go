@@ -14,7 +14,10 @@
    limitations under the License.
 */
 
-package main
+// Package pull is `nodecred pull`: a pull through the running containerd's
+// transfer service, with the node's credentials, that sends no secret over
+// containerd's socket.
+package pull
 
 import (
 	"context"
@@ -41,7 +44,8 @@ import (
 	nctransfer "github.com/nodecred/nodecred/transfer"
 )
 
-func pullCommand() *cli.Command {
+// Command is `nodecred pull REF`.
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",
 		Usage:     "pull REF through the running containerd with the node's credentials; no secret crosses the socket",
