@@ -33,6 +33,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // helperFixture is a containerd config whose nodecred section has a docker
@@ -73,7 +74,7 @@ func newHelperFixture(t *testing.T) helperFixture {
     username = "robot"
     password_file = %q
 `, filepath.Join(dir, "auth.json"), filepath.Join(dir, "pw"))
-	f := helperFixture{config: writeConfig(t, t.TempDir(), section)}
+	f := helperFixture{config: testprog.ContainerdConfig(t, t.TempDir(), section)}
 	for _, s := range [][2]string{{"", hubToken}, {"alice", regPassword}, {"bob", teamPW}, {"robot", staticPW}, {"robot", inlinePW}} {
 		f.secrets = append(f.secrets, secretForms(s[0], s[1])...)
 	}
@@ -81,18 +82,6 @@ func newHelperFixture(t *testing.T) helperFixture {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
-// writeConfig writes a containerd config whose CRI config_path is hostsDir,
-// with section after it, and returns its path.
-func writeConfig(t *testing.T, hostsDir, section string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "config.toml")
-	text := fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func writeTestFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -221,13 +210,13 @@ func TestCredentialHelperList(t *testing.T) {
 func TestCredentialHelperPrintsNoSecret(t *testing.T) {
 	f := newHelperFixture(t)
 	dir := t.TempDir()
-	badJSON := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	badJSON := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "dockerconfig"
     path = %q
 `, filepath.Join(dir, "bad.json")))
 	writeTestFile(t, filepath.Join(dir, "bad.json"), `{"auths": {"registry.example.com": {"auth": "`+b64("robot:"+staticPW)+`", "password": `+staticPW+`}}}`)
-	both := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	both := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["registry.example.com"]
@@ -235,7 +224,7 @@ func TestCredentialHelperPrintsNoSecret(t *testing.T) {
     password = %q
     password_file = "/etc/pw"
 `, inlinePW))
-	unknownKey := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	unknownKey := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["registry.example.com"]
@@ -243,7 +232,7 @@ func TestCredentialHelperPrintsNoSecret(t *testing.T) {
     password = %q
     passwd = %q
 `, inlinePW, inlinePW))
-	badHost := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	badHost := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["bad host"]

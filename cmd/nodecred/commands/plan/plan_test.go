@@ -35,6 +35,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 func TestClassify(t *testing.T) {
@@ -63,16 +64,6 @@ func app() *cli.Command {
 	return &cli.Command{Name: "nodecred", Commands: []*cli.Command{ExplainCommand(), CheckCommand()}}
 }
 
-func writeConfig(t *testing.T, hostsDir, section string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "config.toml")
-	text := fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestPlanOrderSourcesAndScoping(t *testing.T) {
 	hostsDir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(hostsDir, "registry.example.com"), 0o755); err != nil {
@@ -86,7 +77,7 @@ func TestPlanOrderSourcesAndScoping(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("mirror-secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, hostsDir, fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	cfg := testprog.ContainerdConfig(t, hostsDir, fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   namespaces = ["k8s.io"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
@@ -131,12 +122,12 @@ func TestPlanOrderSourcesAndScoping(t *testing.T) {
 }
 
 func TestPlanConfigErrors(t *testing.T) {
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.credentials.v1.nodecred\"]\n  [[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n    type = \"vault\"\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.credentials.v1.nodecred\"]\n  [[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n    type = \"vault\"\n")
 	_, err := makePlan(context.Background(), planOptions{configPath: cfg}, "r.io/a:1")
 	if err == nil || !strings.Contains(err.Error(), `sources[0].type: unknown source type "vault"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := makePlan(context.Background(), planOptions{configPath: writeConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
+	if _, err := makePlan(context.Background(), planOptions{configPath: testprog.ContainerdConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
 		t.Fatal("bad reference accepted")
 	}
 }
@@ -145,7 +136,7 @@ func TestPlanConfigErrors(t *testing.T) {
 // naming the setting, and end with exit status 3; in another namespace
 // CRI's mode does not apply.
 func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
 	var out bytes.Buffer
 	cmd := app()
 	cmd.Writer = &out
@@ -181,7 +172,7 @@ func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
 		t.Errorf("--json lacks CRI's mode: %s", out.String())
 	}
 
-	transfer := writeConfig(t, t.TempDir(), "")
+	transfer := testprog.ContainerdConfig(t, t.TempDir(), "")
 	out.Reset()
 	cmd = app()
 	cmd.Writer = &out
@@ -199,7 +190,7 @@ func TestCheckFailureWinsOverCRILocal(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
 	var out bytes.Buffer
 	cmd := app()
 	cmd.Writer = &out
@@ -244,7 +235,7 @@ func TestCheckSendsAHelpersCredential(t *testing.T) {
 	if err := os.WriteFile(helper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "helper"
     helper = %q
