@@ -35,41 +35,14 @@ import (
 	"github.com/containerd/log"
 	"github.com/urfave/cli/v3"
 
-	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/credhelper"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/migrate"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/plan"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands/pull"
+	versioncmd "github.com/nodecred/nodecred/cmd/nodecred/commands/version"
 	"github.com/nodecred/nodecred/version"
 )
-
-const (
-	exitFailed   = 1
-	exitUsage    = 2
-	exitCRILocal = 3
-)
-
-// usageError marks errors in arguments or configuration (exit 2).
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-// criLocalError marks an explain or check in CRI's namespace where CRI
-// pulls without the transfer service (exit 3): what was printed holds for
-// transfer API clients, not for CRI.
-type criLocalError struct{ v *cripull.Verdict }
-
-func (e criLocalError) Error() string {
-	return fmt.Sprintf("CRI pulls locally (%s): CRI pulls get no node credentials", e.v.Setting())
-}
-
-// failedError marks a check or pull that ran and failed (exit 1).
-type failedError struct{ error }
-
-func (e failedError) Unwrap() error { return e.error }
-
-var planFlags = []cli.Flag{
-	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/containerd/config.toml", Usage: "containerd's config file: the nodecred section, and CRI's registry config_path"},
-	&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory (default: CRI's config_path from --config)"},
-	&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "k8s.io", Usage: "containerd namespace the pull runs in"},
-	&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-}
 
 func app() *cli.Command {
 	return &cli.Command{
@@ -81,13 +54,13 @@ locally (the setting is printed first), so CRI pulls get no node credentials;
 a check that fails exits 1 even then.
 No command prints a secret.`,
 		Version:  version.Get(),
-		Commands: []*cli.Command{explainCommand(), checkCommand(), pullCommand(), migrateCommand(), versionCommand(), credentialHelperCommand()},
+		Commands: []*cli.Command{plan.ExplainCommand(), plan.CheckCommand(), pull.Command(), migrate.Command(), versioncmd.Command(), credhelper.Command()},
 	}
 }
 
 func main() {
-	if filepath.Base(os.Args[0]) == helperProgram {
-		os.Exit(credentialHelperMain(os.Args[1:]))
+	if filepath.Base(os.Args[0]) == credhelper.Program {
+		os.Exit(credhelper.Main(os.Args[1:]))
 	}
 	// Sources log warnings (a missing file, a failing helper) to stderr.
 	_ = log.SetLevel("warn")
@@ -95,29 +68,18 @@ func main() {
 	if err == nil {
 		return
 	}
-	var helper helperExit // its reason is on stdout, as the protocol has it
+	var helper credhelper.ExitError // its reason is on stdout, as the protocol has it
 	if errors.As(err, &helper) {
-		os.Exit(helper.code)
+		os.Exit(helper.Code)
 	}
 	fmt.Fprintln(os.Stderr, "nodecred:", err)
-	var local criLocalError
+	var local commands.CRILocalError
 	if errors.As(err, &local) {
-		os.Exit(exitCRILocal)
+		os.Exit(commands.ExitCRILocal)
 	}
-	var failed failedError
+	var failed commands.FailedError
 	if errors.As(err, &failed) {
-		os.Exit(exitFailed)
+		os.Exit(commands.ExitFailed)
 	}
-	os.Exit(exitUsage)
-}
-
-func refArg(cmd *cli.Command) (string, error) {
-	if cmd.Args().Len() != 1 {
-		return "", usageError{fmt.Errorf("%s takes exactly one image reference, got %d arguments", cmd.Name, cmd.Args().Len())}
-	}
-	return cmd.Args().First(), nil
-}
-
-func planOptionsFrom(cmd *cli.Command) planOptions {
-	return planOptions{configPath: cmd.String("config"), hostsDir: cmd.String("hosts-dir"), namespace: cmd.String("namespace")}
+	os.Exit(commands.ExitUsage)
 }

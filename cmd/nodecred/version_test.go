@@ -24,6 +24,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	"github.com/nodecred/nodecred/version"
 )
 
@@ -55,7 +56,7 @@ func TestVersionCommand(t *testing.T) {
 	}
 
 	err = app().Run(context.Background(), []string{"nodecred", "version", "extra"})
-	if _, ok := err.(usageError); !ok {
+	if _, ok := err.(commands.UsageError); !ok {
 		t.Errorf("version with an argument: %v, want a usage error", err)
 	}
 }

@@ -256,25 +256,30 @@ func dirty() bool {
 	return exec.Command("git", "diff", "--quiet", "HEAD", "--").Run() != nil
 }
 
-// servesHelper reports whether the command in dir names helperName in its
-// code (a string literal outside tests): the CLI then runs as a docker
-// credential helper when started by that name, and the tarball carries the
-// link.
+// servesHelper reports whether the command in dir, or a package below it,
+// names helperName in its code (a string literal outside tests and
+// testdata): the CLI then runs as a docker credential helper when started
+// by that name, and the tarball carries the link.
 func servesHelper(dir string) (bool, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		return false, err
-	}
+	found := false
 	fset := token.NewFileSet()
-	for _, name := range names {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
+	err := filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil || found {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			return nil
 		}
 		f, err := parser.ParseFile(fset, name, nil, 0)
 		if err != nil {
-			return false, err
+			return err
 		}
-		found := false
 		ast.Inspect(f, func(n ast.Node) bool {
 			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 				if s, err := strconv.Unquote(lit.Value); err == nil && s == helperName {
@@ -283,9 +288,7 @@ func servesHelper(dir string) (bool, error) {
 			}
 			return !found
 		})
-		if found {
-			return true, nil
-		}
-	}
-	return false, nil
+		return nil
+	})
+	return found, err
 }

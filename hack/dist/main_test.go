@@ -124,6 +124,19 @@ func TestServesHelper(t *testing.T) {
 	if ok, err := servesHelper(dir); err != nil || !ok {
 		t.Fatalf("with the name in code: %v, %v", ok, err)
 	}
+	nested := t.TempDir()
+	for _, sub := range []string{"testdata", "credhelper"} {
+		if err := os.MkdirAll(filepath.Join(nested, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(nested, sub, "helper.go"), []byte("package credhelper\n\nconst Program = \"docker-credential-nodecred\"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := sub != "testdata"
+		if ok, err := servesHelper(nested); err != nil || ok != want {
+			t.Fatalf("with the name in %s/: %v, %v; want %v", sub, ok, err, want)
+		}
+	}
 	if ok, err := servesHelper(filepath.Join("..", "..", "cmd", "nodecred")); err != nil || !ok {
 		t.Errorf("cmd/nodecred serves as %s, but servesHelper says %v, %v", helperName, ok, err)
 	}

@@ -17,7 +17,9 @@
 package testprog
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -56,6 +58,16 @@ func WriteFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ContainerdConfig writes, in a new temporary directory, a containerd
+// config.toml whose CRI registry config_path is hostsDir, with section
+// after it, and returns its path.
+func ContainerdConfig(t testing.TB, hostsDir, section string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	WriteFile(t, p, fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section))
+	return p
 }
 
 // CountLines returns the number of lines in path (0 when missing): the

@@ -14,24 +14,21 @@
    limitations under the License.
 */
 
-package main
+package migrate
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials/dockerconfig"
-	"github.com/nodecred/nodecred/cripull"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -408,39 +405,6 @@ func TestMigrateFlagErrorsNameTheFlag(t *testing.T) {
 	} {
 		if err := migrate(context.Background(), &bytes.Buffer{}, tt.o); err == nil || err.Error() != tt.want {
 			t.Errorf("err = %v, want %s", err, tt.want)
-		}
-	}
-}
-
-// TestMigrateKnowsEveryTrigger holds migrate's lists to cripull's: each
-// setting that makes CRI pull locally is either moved (movedTriggers) or
-// listed with its cost (unmovableTexts), never both, and neither list
-// names a setting cripull does not.
-func TestMigrateKnowsEveryTrigger(t *testing.T) {
-	all := cripull.Settings{
-		UseLocalImagePull:          true,
-		DisableSnapshotAnnotations: runtime.GOOS == "windows",
-		DiscardUnpackedLayers:      true,
-		MaxConcurrentDownloads:     8,
-		ImagePullWithSyncFs:        true,
-		Registry: cripull.Registry{
-			Mirrors: map[string]any{"docker.io": nil},
-			Configs: map[string]any{"r.example.com": nil},
-			Auths:   map[string]any{"https://r.example.com": nil},
-		},
-	}
-	keys := map[string]bool{}
-	for _, tr := range all.Triggers() {
-		keys[tr.Key] = true
-		moved := slices.Contains(movedTriggers, tr.Key)
-		_, listed := unmovableTexts[tr.Key]
-		if moved == listed {
-			t.Errorf("%s: moved %t, listed as unmovable %t; want exactly one", tr.Key, moved, listed)
-		}
-	}
-	for _, k := range append(slices.Clone(movedTriggers), slices.Collect(maps.Keys(unmovableTexts))...) {
-		if !keys[k] {
-			t.Errorf("migrate names %s, which cripull does not list as a local-pull setting", k)
 		}
 	}
 }

@@ -14,7 +14,10 @@
    limitations under the License.
 */
 
-package main
+// Package pull is `nodecred pull`: a pull through the running containerd's
+// transfer service, with the node's credentials, that sends no secret over
+// containerd's socket.
+package pull
 
 import (
 	"context"
@@ -36,11 +39,13 @@ import (
 	"github.com/urfave/cli/v3"
 	"golang.org/x/term"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	ncconfig "github.com/nodecred/nodecred/config"
 	nctransfer "github.com/nodecred/nodecred/transfer"
 )
 
-func pullCommand() *cli.Command {
+// Command is `nodecred pull REF`.
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",
 		Usage:     "pull REF through the running containerd with the node's credentials; no secret crosses the socket",
@@ -54,23 +59,23 @@ func pullCommand() *cli.Command {
 			&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory (default: CRI's config_path from --config)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ref, err := refArg(cmd)
+			ref, err := commands.RefArg(cmd)
 			if err != nil {
 				return err
 			}
 			named, err := reference.ParseDockerRef(ref)
 			if err != nil {
-				return usageError{fmt.Errorf("invalid reference %q: %w", ref, err)}
+				return commands.UsageError{Err: fmt.Errorf("invalid reference %q: %w", ref, err)}
 			}
 			platform := platforms.DefaultSpec()
 			if s := cmd.String("platform"); s != "" {
 				if platform, err = platforms.Parse(s); err != nil {
-					return usageError{fmt.Errorf("--platform %q: %w", s, err)}
+					return commands.UsageError{Err: fmt.Errorf("--platform %q: %w", s, err)}
 				}
 			}
 			hostsDir, err := pullHostsDir(ctx, cmd.String("config"), cmd.String("hosts-dir"))
 			if err != nil {
-				return usageError{err}
+				return commands.UsageError{Err: err}
 			}
 			return pull(ctx, cmd.Root().Writer, pullOptions{
 				address: cmd.String("address"), namespace: cmd.String("namespace"), ref: named.String(),
@@ -101,7 +106,7 @@ type pullOptions struct {
 func pull(ctx context.Context, out io.Writer, o pullOptions) error {
 	client, err := containerd.New(o.address)
 	if err != nil {
-		return failedError{fmt.Errorf("failed to connect to containerd at %s: %w", o.address, err)}
+		return commands.FailedError{Err: fmt.Errorf("failed to connect to containerd at %s: %w", o.address, err)}
 	}
 	defer client.Close()
 	ctx = namespaces.WithNamespace(ctx, o.namespace)
@@ -112,11 +117,11 @@ func pull(ctx context.Context, out io.Writer, o pullOptions) error {
 	err = client.Transfer(ctx, src, dst, transfer.WithProgress(prog.update))
 	prog.done()
 	if err != nil {
-		return failedError{fmt.Errorf("pull %s: %w", o.ref, err)}
+		return commands.FailedError{Err: fmt.Errorf("pull %s: %w", o.ref, err)}
 	}
 	img, err := client.GetImage(ctx, o.ref)
 	if err != nil {
-		return failedError{err}
+		return commands.FailedError{Err: err}
 	}
 	fmt.Fprintf(out, "pulled %s in namespace %s: %s\n", o.ref, o.namespace, img.Target().Digest)
 	return nil

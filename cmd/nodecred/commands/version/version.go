@@ -14,7 +14,9 @@
    limitations under the License.
 */
 
-package main
+// Package version is `nodecred version`: nodecred's version, the
+// containerd it was built against and the Go that built it.
+package version
 
 import (
 	"context"
@@ -23,16 +25,18 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/nodecred/nodecred/version"
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	ncversion "github.com/nodecred/nodecred/version"
 )
 
-func versionCommand() *cli.Command {
+// Command is `nodecred version`.
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print nodecred's version, the containerd it was built against and the Go that built it",
 		Action: func(_ context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
-				return usageError{fmt.Errorf("version takes no arguments")}
+				return commands.UsageError{Err: fmt.Errorf("version takes no arguments")}
 			}
 			_, err := fmt.Fprint(cmd.Root().Writer, versionText())
 			return err
@@ -44,5 +48,5 @@ func versionCommand() *cli.Command {
 // each for nodecred, containerd and Go.
 func versionText() string {
 	return fmt.Sprintf("nodecred    %s\ncontainerd  %s\ngo          %s %s/%s\n",
-		version.Get(), version.Containerd(), version.Go(), runtime.GOOS, runtime.GOARCH)
+		ncversion.Get(), ncversion.Containerd(), ncversion.Go(), runtime.GOOS, runtime.GOARCH)
 }

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"context"
@@ -30,6 +30,8 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
 // hostCheck is the outcome of the registry handshake with one host.
@@ -48,7 +50,8 @@ type checkResult struct {
 	Via string `json:"via,omitempty"`
 }
 
-func checkCommand() *cli.Command {
+// CheckCommand is `nodecred check REF`.
+func CheckCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check",
 		Usage:     "resolve REF at each host with the node's credentials, as a pull would; exit 0 only if the pull would succeed",
@@ -56,7 +59,7 @@ func checkCommand() *cli.Command {
 		Flags: append(planFlags[:len(planFlags):len(planFlags)],
 			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "time allowed for each host"}),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ref, err := refArg(cmd)
+			ref, err := commands.RefArg(cmd)
 			if err != nil {
 				return err
 			}
@@ -65,7 +68,7 @@ func checkCommand() *cli.Command {
 			opts.updateClient = rec.wrap
 			p, err := makePlan(ctx, opts, ref)
 			if err != nil {
-				return usageError{err}
+				return commands.UsageError{Err: err}
 			}
 			defer p.Close()
 			res := runCheck(ctx, p, rec, cmd.Duration("timeout"))
@@ -78,10 +81,10 @@ func checkCommand() *cli.Command {
 				return err
 			}
 			if !res.OK {
-				return failedError{errors.New(res.reason())}
+				return commands.FailedError{Err: errors.New(res.reason())}
 			}
 			if p.criLocal() {
-				return criLocalError{p.CRI}
+				return commands.CRILocalError{Verdict: p.CRI}
 			}
 			return nil
 		},

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"bytes"
@@ -30,9 +30,12 @@ import (
 	"testing"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/containerd/v2/core/transfer"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
+	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 func TestClassify(t *testing.T) {
@@ -56,14 +59,9 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func writeConfig(t *testing.T, hostsDir, section string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "config.toml")
-	text := fmt.Sprintf("version = 3\n[plugins.\"io.containerd.cri.v1.images\".registry]\n  config_path = %q\n%s", hostsDir, section)
-	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+// app is nodecred with the two commands of this package.
+func app() *cli.Command {
+	return &cli.Command{Name: "nodecred", Commands: []*cli.Command{ExplainCommand(), CheckCommand()}}
 }
 
 func TestPlanOrderSourcesAndScoping(t *testing.T) {
@@ -79,7 +77,7 @@ func TestPlanOrderSourcesAndScoping(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("mirror-secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, hostsDir, fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	cfg := testprog.ContainerdConfig(t, hostsDir, fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   namespaces = ["k8s.io"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
@@ -124,37 +122,13 @@ func TestPlanOrderSourcesAndScoping(t *testing.T) {
 }
 
 func TestPlanConfigErrors(t *testing.T) {
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.credentials.v1.nodecred\"]\n  [[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n    type = \"vault\"\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.credentials.v1.nodecred\"]\n  [[plugins.\"io.containerd.credentials.v1.nodecred\".sources]]\n    type = \"vault\"\n")
 	_, err := makePlan(context.Background(), planOptions{configPath: cfg}, "r.io/a:1")
 	if err == nil || !strings.Contains(err.Error(), `sources[0].type: unknown source type "vault"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := makePlan(context.Background(), planOptions{configPath: writeConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
+	if _, err := makePlan(context.Background(), planOptions{configPath: testprog.ContainerdConfig(t, t.TempDir(), "")}, "UPPER/Case"); err == nil {
 		t.Fatal("bad reference accepted")
-	}
-}
-
-func TestProgressLinesWithoutTerminal(t *testing.T) {
-	var out bytes.Buffer
-	p := newProgress(&out)
-	for _, u := range []transfer.Progress{
-		{Event: "downloading", Name: "layer-1", Progress: 10, Total: 100},
-		{Event: "downloading", Name: "layer-1", Progress: 50, Total: 100},
-		{Event: "complete", Name: "layer-1", Progress: 100, Total: 100},
-	} {
-		p.update(u)
-	}
-	p.done()
-	if got := out.String(); got != "downloading layer-1\ncomplete layer-1\n" {
-		t.Fatalf("progress output %q", got)
-	}
-}
-
-func TestUsageExitCodes(t *testing.T) {
-	err := app().Run(context.Background(), []string{"nodecred", "explain"})
-	var usage usageError
-	if !errors.As(err, &usage) {
-		t.Fatalf("explain without REF: err = %v, want a usage error", err)
 	}
 }
 
@@ -162,14 +136,14 @@ func TestUsageExitCodes(t *testing.T) {
 // naming the setting, and end with exit status 3; in another namespace
 // CRI's mode does not apply.
 func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
 	var out bytes.Buffer
 	cmd := app()
 	cmd.Writer = &out
 	err := cmd.Run(context.Background(), []string{"nodecred", "explain", "--config", cfg, "r.io/app:1"})
-	var local criLocalError
+	var local commands.CRILocalError
 	if !errors.As(err, &local) {
-		t.Fatalf("err = %v, want a CRI local pull error (exit %d)", err, exitCRILocal)
+		t.Fatalf("err = %v, want a CRI local pull error (exit %d)", err, commands.ExitCRILocal)
 	}
 	first, _, _ := strings.Cut(out.String(), "\n")
 	for _, want := range []string{"CRI PULLS LOCALLY", "discard_unpacked_layers = true", "To fix"} {
@@ -198,7 +172,7 @@ func TestExplainSaysCRIPullsLocallyFirst(t *testing.T) {
 		t.Errorf("--json lacks CRI's mode: %s", out.String())
 	}
 
-	transfer := writeConfig(t, t.TempDir(), "")
+	transfer := testprog.ContainerdConfig(t, t.TempDir(), "")
 	out.Reset()
 	cmd = app()
 	cmd.Writer = &out
@@ -216,15 +190,15 @@ func TestCheckFailureWinsOverCRILocal(t *testing.T) {
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	cfg := writeConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), "[plugins.\"io.containerd.cri.v1.images\"]\n  discard_unpacked_layers = true\n")
 	var out bytes.Buffer
 	cmd := app()
 	cmd.Writer = &out
 	err := cmd.Run(context.Background(), []string{"nodecred", "check", "--config", cfg, host + "/app:1"})
-	var failed failedError
-	var local criLocalError
+	var failed commands.FailedError
+	var local commands.CRILocalError
 	if !errors.As(err, &failed) || errors.As(err, &local) {
-		t.Fatalf("err = %v, want the check's failure (exit %d)", err, exitFailed)
+		t.Fatalf("err = %v, want the check's failure (exit %d)", err, commands.ExitFailed)
 	}
 	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.Contains(first, "CRI PULLS LOCALLY") {
 		t.Errorf("first line %q does not name CRI's mode", first)
@@ -261,7 +235,7 @@ func TestCheckSendsAHelpersCredential(t *testing.T) {
 	if err := os.WriteFile(helper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	cfg := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "helper"
     helper = %q

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package plan
 
 import (
 	"context"
@@ -25,22 +25,25 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 )
 
-func explainCommand() *cli.Command {
+// ExplainCommand is `nodecred explain REF`.
+func ExplainCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "explain",
 		Usage:     "list the hosts a pull of REF would contact and which source has a credential for each",
 		ArgsUsage: "REF",
 		Flags:     planFlags,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ref, err := refArg(cmd)
+			ref, err := commands.RefArg(cmd)
 			if err != nil {
 				return err
 			}
 			p, err := makePlan(ctx, planOptionsFrom(cmd), ref)
 			if err != nil {
-				return usageError{err}
+				return commands.UsageError{Err: err}
 			}
 			defer p.Close()
 			if cmd.Bool("json") {
@@ -49,7 +52,7 @@ func explainCommand() *cli.Command {
 				err = writeExplain(cmd.Root().Writer, p)
 			}
 			if err == nil && p.criLocal() {
-				return criLocalError{p.CRI}
+				return commands.CRILocalError{Verdict: p.CRI}
 			}
 			return err
 		},

@@ -14,7 +14,11 @@
    limitations under the License.
 */
 
-package main
+// Package plan is `nodecred explain` and `nodecred check`: the hosts a pull
+// of a reference would contact, configured as containerd's transfer service
+// configures them, the credential the node's sources have for each, and,
+// for check, each host's answer to a resolve with that credential.
+package plan
 
 import (
 	"context"
@@ -27,6 +31,7 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker/config"
 	refspec "github.com/containerd/containerd/v2/pkg/reference"
 	"github.com/distribution/reference"
+	"github.com/urfave/cli/v3"
 
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
@@ -74,6 +79,14 @@ func (p *plan) Close() error { return p.chain.Close() }
 type providerRow struct {
 	Source string `json:"source"`
 	kubelet.ProviderInfo
+}
+
+// planFlags are the flags explain and check share.
+var planFlags = []cli.Flag{
+	&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/containerd/config.toml", Usage: "containerd's config file: the nodecred section, and CRI's registry config_path"},
+	&cli.StringFlag{Name: "hosts-dir", Usage: "registry hosts directory (default: CRI's config_path from --config)"},
+	&cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "k8s.io", Usage: "containerd namespace the pull runs in"},
+	&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 }
 
 type planOptions struct {
@@ -211,3 +224,7 @@ func (s *statusRecorder) status(host string) int {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+func planOptionsFrom(cmd *cli.Command) planOptions {
+	return planOptions{configPath: cmd.String("config"), hostsDir: cmd.String("hosts-dir"), namespace: cmd.String("namespace")}
+}

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package main
+package credhelper
 
 import (
 	"bytes"
@@ -30,6 +30,10 @@ import (
 
 	dockercreds "github.com/docker/cli/cli/config/credentials"
 	dhcredentials "github.com/docker/docker-credential-helpers/credentials"
+	"github.com/urfave/cli/v3"
+
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
+	"github.com/nodecred/nodecred/internal/testprog"
 )
 
 // helperFixture is a containerd config whose nodecred section has a docker
@@ -70,12 +74,14 @@ func newHelperFixture(t *testing.T) helperFixture {
     username = "robot"
     password_file = %q
 `, filepath.Join(dir, "auth.json"), filepath.Join(dir, "pw"))
-	f := helperFixture{config: writeConfig(t, t.TempDir(), section)}
+	f := helperFixture{config: testprog.ContainerdConfig(t, t.TempDir(), section)}
 	for _, s := range [][2]string{{"", hubToken}, {"alice", regPassword}, {"bob", teamPW}, {"robot", staticPW}, {"robot", inlinePW}} {
 		f.secrets = append(f.secrets, secretForms(s[0], s[1])...)
 	}
 	return f
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func writeTestFile(t *testing.T, path, content string) {
 	t.Helper()
@@ -204,13 +210,13 @@ func TestCredentialHelperList(t *testing.T) {
 func TestCredentialHelperPrintsNoSecret(t *testing.T) {
 	f := newHelperFixture(t)
 	dir := t.TempDir()
-	badJSON := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	badJSON := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "dockerconfig"
     path = %q
 `, filepath.Join(dir, "bad.json")))
 	writeTestFile(t, filepath.Join(dir, "bad.json"), `{"auths": {"registry.example.com": {"auth": "`+b64("robot:"+staticPW)+`", "password": `+staticPW+`}}}`)
-	both := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	both := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["registry.example.com"]
@@ -218,7 +224,7 @@ func TestCredentialHelperPrintsNoSecret(t *testing.T) {
     password = %q
     password_file = "/etc/pw"
 `, inlinePW))
-	unknownKey := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	unknownKey := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["registry.example.com"]
@@ -226,7 +232,7 @@ func TestCredentialHelperPrintsNoSecret(t *testing.T) {
     password = %q
     passwd = %q
 `, inlinePW, inlinePW))
-	badHost := writeConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
+	badHost := testprog.ContainerdConfig(t, t.TempDir(), fmt.Sprintf(`[plugins."io.containerd.credentials.v1.nodecred"]
   [[plugins."io.containerd.credentials.v1.nodecred".sources]]
     type = "static"
     hosts = ["bad host"]
@@ -281,8 +287,9 @@ func TestCredentialHelperRefusesItself(t *testing.T) {
 }
 
 func TestCredentialHelperCommandUsage(t *testing.T) {
-	err := app().Run(context.Background(), []string{"nodecred", "credential-helper"})
-	var usage usageError
+	app := &cli.Command{Name: "nodecred", Commands: []*cli.Command{Command()}}
+	err := app.Run(context.Background(), []string{"nodecred", "credential-helper"})
+	var usage commands.UsageError
 	if !errors.As(err, &usage) {
 		t.Fatalf("credential-helper without an action: err = %v, want a usage error", err)
 	}

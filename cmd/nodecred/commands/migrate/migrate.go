@@ -14,7 +14,11 @@
    limitations under the License.
 */
 
-package main
+// Package migrate is `nodecred migrate`: it moves CRI's local-pull settings
+// onto the transfer service, the auth tables into a docker config file and
+// the mirrors and TLS tables into hosts.toml files, and prints the edits to
+// make to containerd's config.
+package migrate
 
 import (
 	"context"
@@ -33,11 +37,13 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/cripull"
 )
 
-func migrateCommand() *cli.Command {
+// Command is `nodecred migrate`.
+func Command() *cli.Command {
 	return &cli.Command{
 		Name:  "migrate",
 		Usage: "move CRI's local-pull settings onto the transfer service: registry.configs.*.auth into a 0600 auth file, registry.mirrors and registry.configs.*.tls into hosts.toml files, and print the config.toml edits to make",
@@ -49,7 +55,7 @@ func migrateCommand() *cli.Command {
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() != 0 {
-				return usageError{fmt.Errorf("migrate takes no arguments")}
+				return commands.UsageError{Err: fmt.Errorf("migrate takes no arguments")}
 			}
 			return migrate(ctx, cmd.Root().Writer, migrateOptions{
 				configPath: cmd.String("config"), authPath: cmd.String("out"),
@@ -79,7 +85,7 @@ type authEntry struct {
 func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	cri, err := ncconfig.LoadCRIImages(ctx, o.configPath)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	section := ncconfig.CRIImagesSection
 	if cri.V2 {
@@ -87,11 +93,11 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 	}
 	auths, authHosts, err := authFile(cri)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	files, err := hostsFiles(cri)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	stays := unmovable(cri)
 	moves := len(authHosts) > 0 || len(files) > 0 || len(cri.Configs) > 0 || len(cri.Mirrors) > 0 || sets(cri.Pull, "max_concurrent_downloads")
@@ -102,21 +108,21 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 
 	hostsDir, setConfigPath, err := migrateHostsDir(cri.Pull.Registry.ConfigPath, o.hostsDir, len(files) > 0)
 	if err != nil {
-		return usageError{err}
+		return commands.UsageError{Err: err}
 	}
 	// Refuse before writing anything.
 	if len(authHosts) > 0 {
 		if !filepath.IsAbs(o.authPath) {
-			return usageError{fmt.Errorf("--out %q is not an absolute path", o.authPath)}
+			return commands.UsageError{Err: fmt.Errorf("--out %q is not an absolute path", o.authPath)}
 		}
 		if _, err := os.Stat(o.authPath); err == nil && !o.force {
-			return failedError{fmt.Errorf("%s exists; pass --force to replace it", o.authPath)}
+			return commands.FailedError{Err: fmt.Errorf("%s exists; pass --force to replace it", o.authPath)}
 		}
 	}
 	targets := make([]string, len(files))
 	for i, f := range files {
 		if targets[i], err = hostsTarget(hostsDir, f, o.force); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 	}
 
@@ -124,19 +130,19 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 		// The auth file's directory may not exist yet on a node
 		// (/etc/containerd/nodecred, which the release's snippet reads).
 		if err := os.MkdirAll(filepath.Dir(o.authPath), 0o700); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		if err := writeFileAtomic(o.authPath, auths, o.force); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		fmt.Fprintf(out, "wrote %d credential(s) for %s to %s (mode 0600)\n", len(authHosts), strings.Join(authHosts, ", "), o.authPath)
 	}
 	for i, f := range files {
 		if err := os.MkdirAll(filepath.Dir(targets[i]), 0o755); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		if err := writeFileAtomic(targets[i], f.Data, true); err != nil {
-			return failedError{err}
+			return commands.FailedError{Err: err}
 		}
 		what := "registry " + f.Host
 		if f.Host == "*" {
@@ -292,53 +298,6 @@ func authsHost(endpoint string) string {
 		return u.Host
 	}
 	return endpoint
-}
-
-// movedTriggers are the local-pull settings (cripull's triggers) that
-// migrate moves onto the transfer service; every other trigger is listed
-// by unmovable. TestMigrateKnowsEveryTrigger holds the two lists to
-// cripull's.
-var movedTriggers = []string{"registry.mirrors", "registry.configs", "registry.auths", "max_concurrent_downloads"}
-
-// unmovableTexts say, for each local-pull setting that has no
-// transfer-service equivalent, by its trigger key, what to change in
-// table, the table that holds it, and what that costs.
-var unmovableTexts = map[string]func(s cripull.Settings, table string) string{
-	"use_local_image_pull": func(_ cripull.Settings, table string) string {
-		return fmt.Sprintf("use_local_image_pull = true in %s: delete it. It costs nothing of itself; it is set to keep one of the behaviours below, or by habit.", table)
-	},
-	"disable_snapshot_annotations": func(s cripull.Settings, table string) string {
-		return fmt.Sprintf("disable_snapshot_annotations = %t in %s: set it to %t. A remote snapshotter (stargz, SOCI, nydus) then gets its layer annotations only if its [proxy_plugins] table exports enable_remote_snapshot_annotations = \"true\"; without that it pulls whole images instead of lazily.", s.DisableSnapshotAnnotations, table, !s.DisableSnapshotAnnotations)
-	},
-	"discard_unpacked_layers": func(_ cripull.Settings, table string) string {
-		return fmt.Sprintf("discard_unpacked_layers = true in %s: delete it. The content store then keeps each image's compressed layers after unpacking: about the compressed size of every image on the node, in addition to the unpacked snapshots.", table)
-	},
-	"image_pull_with_sync_fs": func(_ cripull.Settings, table string) string {
-		return fmt.Sprintf("image_pull_with_sync_fs = true in %s: delete it. Unpacked layers are then no longer synced to disk before the pull completes, so a power loss just after a pull can leave a layer that must be pulled again.", table)
-	},
-}
-
-// sets reports whether s sets the local-pull setting key.
-func sets(s cripull.Settings, key string) bool {
-	return slices.ContainsFunc(s.Triggers(), func(t cripull.Trigger) bool { return t.Key == key })
-}
-
-// unmovable lists the local-pull settings that have no transfer-service
-// equivalent, each with what changing it costs: cripull's triggers that
-// migrate does not move.
-func unmovable(cri ncconfig.CRIImages) []string {
-	var out []string
-	for _, t := range cri.Pull.Triggers() {
-		if slices.Contains(movedTriggers, t.Key) {
-			continue
-		}
-		if text, ok := unmovableTexts[t.Key]; ok {
-			out = append(out, text(cri.Pull, t.Table(cri.V2)))
-		} else {
-			out = append(out, fmt.Sprintf("%s in %s: %s", t, t.Table(cri.V2), t.Fix))
-		}
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {
