@@ -82,7 +82,8 @@ func (nc *instance) criStarted(ctx context.Context, before, after cripull.Settin
 	if readErr != nil {
 		nc.exports["cri_pull_mode"], nc.exports["cri_pull_setting"] = "unknown", ""
 		metrics.CRIPullMode("unknown", "")
-		logs.G(ctx).WithError(readErr).Error("cannot tell whether CRI pulls images through the transfer service; node credentials may not reach CRI pulls")
+		logs.With(ctx, log.Fields{"effect": "node credentials may not reach CRI pulls"}).WithError(readErr).
+			Error("cannot tell whether CRI pulls through the transfer service")
 		if nc.requireCRITransfer {
 			return fmt.Errorf("require_cri_transfer_pull is set and CRI's pull mode is unknown: %w", readErr)
 		}

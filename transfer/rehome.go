@@ -20,6 +20,7 @@ import (
 	"context"
 
 	"github.com/containerd/containerd/v2/core/transfer/registry"
+	"github.com/containerd/log"
 
 	"github.com/nodecred/nodecred/internal/containerdcompat"
 	"github.com/nodecred/nodecred/internal/logs"
@@ -54,7 +55,8 @@ func rehome(ctx context.Context, r *registry.OCIRegistry, h *credentialHelper) (
 	res := msg.GetResolver()
 	headers, ok := containerdcompat.Headers(r)
 	if !ok {
-		logs.G(ctx).Warn("cannot read the registry's headers directly; using OCIRegistry.MarshalAny's single-valued copy")
+		logs.With(ctx, log.Fields{"effect": "using OCIRegistry.MarshalAny's single-valued copy"}).
+			Warn("cannot read the registry's headers directly")
 		headers = containerdcompat.MessageHeaders(res)
 	}
 	out, endDebug, err := containerdcompat.DebugOutput(ctx, res, nil)

@@ -124,8 +124,8 @@ func (r *record) reject(ctx context.Context, f refusal) {
 			continue
 		}
 		if h.cred.Reject() {
-			logs.With(ctx, log.Fields{"host": h.host, "source": h.cred.Source}).
-				Info("registry refused a credential from a program's cached answer; dropped it, the next pull runs the program again")
+			logs.With(ctx, log.Fields{"host": h.host, "source": h.cred.Source, "effect": "answer dropped; the next pull runs the program again"}).
+				Info("registry refused a cached credential")
 		}
 	}
 }

@@ -281,8 +281,8 @@ func (c *Cache[V]) renewal(key string, a *answer[V], failed int) {
 		return
 	}
 	if failed == 0 {
-		logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339)}).
-			Info("credential renewal failed; serving the current answer until it expires and retrying")
+		logs.G(context.TODO()).WithFields(log.Fields{"kind": c.kind, "program": c.program, "key": key, "expires": a.expires.UTC().Format(time.RFC3339), "effect": "serving the current answer until it expires; retrying"}).
+			Info("credential renewal failed")
 	}
 	if wait := renewalBackoff(a.expires.Sub(a.born), failed); c.clock().Add(wait).Before(a.expires) {
 		c.later(wait, func() { c.renewal(key, a, failed+1) })

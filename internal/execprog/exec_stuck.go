@@ -64,7 +64,7 @@ func (s *stuckRuns) add(path string, waited <-chan error) {
 		}
 		s.mu.Unlock()
 		logs.G(context.TODO()).WithField("program", path).WithField("stuck", time.Since(since).Round(time.Second).String()).
-			Info("a credential program killed at its timeout has exited and been reaped")
+			Info("timed-out credential program reaped")
 	}()
 }
 

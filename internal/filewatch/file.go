@@ -227,8 +227,8 @@ func (f *File[T]) await(ctx context.Context, r *inFlight) {
 	case <-ctx.Done():
 	case <-t.C:
 		if !r.late.Swap(true) {
-			logs.With(ctx, log.Fields{"path": f.path}).WithField("waited", f.Wait.String()).
-				Warn("credential file is slow to read, serving the last good contents until it is read")
+			logs.With(ctx, log.Fields{"path": f.path, "waited": f.Wait.String(), "effect": "serving the last good contents until it is read"}).
+				Warn("credential file is slow to read")
 		}
 	}
 }

@@ -65,7 +65,7 @@ func TestRefusedProviderAnswerIsDropped(t *testing.T) {
 			t.Fatalf("provider ran %d times, want 2: the refused answer, then the good one, cached", len(runs))
 		}
 		log := c.Log()
-		if !strings.Contains(log, "registry refused a credential from a program's cached answer") {
+		if !strings.Contains(log, `msg="registry refused a cached credential"`) {
 			t.Errorf("no log line for the dropped answer:\n%s", log)
 		}
 		if leaks := harness.Leaks(log, harness.SecretForms(reg.user, reg.password)); len(leaks) > 0 {
