@@ -29,6 +29,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // nodeConfigs are config.toml files as nodes have them, each ending inside a
@@ -61,13 +62,13 @@ var nodeConfigs = []struct {
 
 // appendToNodeConfigs appends snippet to each of nodeConfigs, as the docs
 // tell operators to, and returns the nodecred configuration read from each.
-func appendToNodeConfigs(t *testing.T, snippet string) []ncconfig.Node {
+func appendToNodeConfigs(t *testing.T, snippet string) []nodeconfig.Node {
 	t.Helper()
 	add, err := os.ReadFile(snippet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nodes []ncconfig.Node
+	var nodes []nodeconfig.Node
 	for _, nc := range nodeConfigs {
 		if nc.version > version.ConfigVersion {
 			continue // containerd 2.1 and 2.2 (make compat) read up to version 3
@@ -84,35 +85,35 @@ func appendToNodeConfigs(t *testing.T, snippet string) []ncconfig.Node {
 // appendSection writes config+snippet and checks that containerd reads it at
 // the config's own version and that nothing but the nodecred section was
 // added to what the config held.
-func appendSection(dir string, version int, config, snippet string) (ncconfig.Node, error) {
+func appendSection(dir string, version int, config, snippet string) (nodeconfig.Node, error) {
 	path := filepath.Join(dir, "config.toml")
 	merged := config + "\n" + snippet
 	if err := os.WriteFile(path, []byte(merged), 0o600); err != nil {
-		return ncconfig.Node{}, err
+		return nodeconfig.Node{}, err
 	}
 	var c srvconfig.Config
 	if err := srvconfig.LoadConfig(context.Background(), path, &c); err != nil {
-		return ncconfig.Node{}, err
+		return nodeconfig.Node{}, err
 	}
 	if c.Version != version {
-		return ncconfig.Node{}, fmt.Errorf("containerd reads version %d", c.Version)
+		return nodeconfig.Node{}, fmt.Errorf("containerd reads version %d", c.Version)
 	}
 	var before, after map[string]any
 	if err := toml.Unmarshal([]byte(config), &before); err != nil {
-		return ncconfig.Node{}, err
+		return nodeconfig.Node{}, err
 	}
 	if err := toml.Unmarshal([]byte(merged), &after); err != nil {
-		return ncconfig.Node{}, err
+		return nodeconfig.Node{}, err
 	}
 	plugins, _ := after["plugins"].(map[string]any)
 	if _, ok := plugins[ncconfig.Section]; !ok {
-		return ncconfig.Node{}, fmt.Errorf("no [plugins.%q]", ncconfig.Section)
+		return nodeconfig.Node{}, fmt.Errorf("no [plugins.%q]", ncconfig.Section)
 	}
 	delete(plugins, ncconfig.Section)
 	if !reflect.DeepEqual(before, after) {
-		return ncconfig.Node{}, fmt.Errorf("changes more than its own section:\nbefore %v\nafter  %v", before, after)
+		return nodeconfig.Node{}, fmt.Errorf("changes more than its own section:\nbefore %v\nafter  %v", before, after)
 	}
-	return ncconfig.LoadContainerd(context.Background(), path)
+	return nodeconfig.LoadContainerd(context.Background(), path)
 }
 
 // A snippet with a key above its first table, appended after a table, puts

@@ -29,7 +29,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/sirupsen/logrus/hooks/test"
 
-	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // importForm is the snippet as docs/operations.md has it written into an
@@ -82,7 +82,7 @@ func TestSnippetInImportDirectory(t *testing.T) {
 				t.Errorf("version %d config: containerd warns about the imported snippet: %s", nc.version, e.Message)
 			}
 		}
-		node, err := ncconfig.LoadContainerd(context.Background(), main)
+		node, err := nodeconfig.LoadContainerd(context.Background(), main)
 		if err != nil {
 			t.Fatalf("version %d: %v", nc.version, err)
 		}

@@ -102,7 +102,7 @@ func check(root, version string, keep bool) error {
 		tags = append(tags, "nodecred_cliv2")
 	}
 	// containerd 2.1 and 2.2 migrate the merged config rather than each
-	// file, and have no LoadConfigWithPlugins (config/load_merged.go).
+	// file, and have no LoadConfigWithPlugins (nodeconfig/load_merged.go).
 	perFile, err := hasPerFileMigration(version)
 	if err != nil {
 		return err

@@ -23,10 +23,10 @@ import (
 	"github.com/containerd/log"
 	dhcredentials "github.com/docker/docker-credential-helpers/credentials"
 
-	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/internal/logs"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // nodeHelper answers the protocol from the node's source chain, as the
@@ -43,7 +43,7 @@ var _ dhcredentials.Helper = (*nodeHelper)(nil)
 // newNodeHelper reads containerd's config and builds its nodecred sources,
 // as the plugin does at startup.
 func newNodeHelper(ctx context.Context, configPath string) (*nodeHelper, error) {
-	node, err := ncconfig.LoadContainerd(ctx, configPath)
+	node, err := nodeconfig.LoadContainerd(ctx, configPath)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 
-	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // hostsFile is one hosts.toml that migrate writes.
@@ -51,7 +51,7 @@ type hostsFile struct {
 // [host."…"] tables and the last endpoint as its server; the "*" mirrors
 // become _default/hosts.toml, which containerd reads for every host without
 // a directory of its own.
-func hostsFiles(cri ncconfig.CRIImages) ([]hostsFile, error) {
+func hostsFiles(cri nodeconfig.CRIImages) ([]hostsFile, error) {
 	hosts := map[string]bool{}
 	for h := range cri.Mirrors {
 		if err := checkHost("registry.mirrors", h); err != nil {
@@ -161,7 +161,7 @@ func defaultScheme(host string) string {
 // as written), and the TLS settings of its host for https. An http endpoint
 // gets none: containerd tries https first on an http host that has TLS
 // settings, which CRI did not.
-func writeHostKeys(b *strings.Builder, indent string, u *url.URL, configs map[string]ncconfig.RegistryConfig) {
+func writeHostKeys(b *strings.Builder, indent string, u *url.URL, configs map[string]nodeconfig.RegistryConfig) {
 	if u.Path != "" && !strings.HasSuffix(path.Clean(u.Path), "/v2") {
 		fmt.Fprintf(b, "%soverride_path = true\n", indent)
 	}
@@ -197,7 +197,7 @@ func checkHost(table, host string) error {
 // key or a key without its certificate), relative paths (containerd 1.7 read
 // them from its working directory, hosts.toml from the host's directory),
 // and values a TOML string cannot hold.
-func checkTLS(host string, t *ncconfig.RegistryTLS) error {
+func checkTLS(host string, t *nodeconfig.RegistryTLS) error {
 	field := fmt.Sprintf("registry.configs.%q.tls", host)
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		return fmt.Errorf("%s: cert_file %q and key_file %q: set both or neither", field, t.CertFile, t.KeyFile)

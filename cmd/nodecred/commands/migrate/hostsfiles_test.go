@@ -31,7 +31,7 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	hostsconfig "github.com/containerd/containerd/v2/core/remotes/docker/config"
 
-	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/nodeconfig"
 	"github.com/nodecred/nodecred/test/e2e/harness"
 )
 
@@ -127,7 +127,7 @@ func TestHostsFilesMeanWhatCRIMeant(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(tt.config), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cri, err := ncconfig.LoadCRIImages(context.Background(), cfg)
+			cri, err := nodeconfig.LoadCRIImages(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -216,31 +216,31 @@ func dump(files []hostsFile) string {
 func TestHostsFilesRefuseWhatContainerdRefused(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		cri  ncconfig.CRIImages
+		cri  nodeconfig.CRIImages
 		want string
 	}{{
 		name: "certificate without key",
-		cri:  ncconfig.CRIImages{Configs: map[string]ncconfig.RegistryConfig{"r.io": {TLS: &ncconfig.RegistryTLS{CertFile: "/etc/c.pem"}}}},
+		cri:  nodeconfig.CRIImages{Configs: map[string]nodeconfig.RegistryConfig{"r.io": {TLS: &nodeconfig.RegistryTLS{CertFile: "/etc/c.pem"}}}},
 		want: `registry.configs."r.io".tls: cert_file "/etc/c.pem" and key_file "": set both or neither`,
 	}, {
 		name: "relative CA path",
-		cri:  ncconfig.CRIImages{Configs: map[string]ncconfig.RegistryConfig{"r.io": {TLS: &ncconfig.RegistryTLS{CAFile: "ca.pem"}}}},
+		cri:  nodeconfig.CRIImages{Configs: map[string]nodeconfig.RegistryConfig{"r.io": {TLS: &nodeconfig.RegistryTLS{CAFile: "ca.pem"}}}},
 		want: `registry.configs."r.io".tls.ca_file "ca.pem": not an absolute path`,
 	}, {
 		name: "endpoint that is not http",
-		cri:  ncconfig.CRIImages{Mirrors: map[string][]string{"docker.io": {"https://m.io", "ftp://m.io"}}},
+		cri:  nodeconfig.CRIImages{Mirrors: map[string][]string{"docker.io": {"https://m.io", "ftp://m.io"}}},
 		want: `registry.mirrors."docker.io".endpoint[1] "ftp://m.io": not an http or https URL with a host`,
 	}, {
 		name: "endpoint that is not a URL",
-		cri:  ncconfig.CRIImages{Mirrors: map[string][]string{"*": {"https://m.io:port"}}},
+		cri:  nodeconfig.CRIImages{Mirrors: map[string][]string{"*": {"https://m.io:port"}}},
 		want: `registry.mirrors."*".endpoint[0] "https://m.io:port": parse`,
 	}, {
 		name: "mirror key that is a path",
-		cri:  ncconfig.CRIImages{Mirrors: map[string][]string{"../etc": {"https://m.io"}}},
+		cri:  nodeconfig.CRIImages{Mirrors: map[string][]string{"../etc": {"https://m.io"}}},
 		want: `registry.mirrors key "../etc": not a registry host`,
 	}, {
 		name: "configs key with a path",
-		cri:  ncconfig.CRIImages{Configs: map[string]ncconfig.RegistryConfig{"r.io/x": {TLS: &ncconfig.RegistryTLS{InsecureSkipVerify: true}}}},
+		cri:  nodeconfig.CRIImages{Configs: map[string]nodeconfig.RegistryConfig{"r.io/x": {TLS: &nodeconfig.RegistryTLS{InsecureSkipVerify: true}}}},
 		want: `registry.configs key "r.io/x": not a registry host`,
 	}} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,7 @@ import (
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
 	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // Command is `nodecred migrate`.
@@ -83,11 +84,11 @@ type authEntry struct {
 }
 
 func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
-	cri, err := ncconfig.LoadCRIImages(ctx, o.configPath)
+	cri, err := nodeconfig.LoadCRIImages(ctx, o.configPath)
 	if err != nil {
 		return commands.UsageError{Err: err}
 	}
-	section := ncconfig.CRIImagesSection
+	section := nodeconfig.CRIImagesSection
 	if cri.V2 {
 		section = cripull.V2Section
 	}
@@ -184,7 +185,7 @@ func migrate(ctx context.Context, out io.Writer, o migrateOptions) error {
 // whole section when the config has none; when it has one, the source to
 // add to it (a second [plugins."...nodecred"] table would not load), or
 // that a source of it reads the file already.
-func writeSourceEdit(out io.Writer, cri ncconfig.CRIImages, authPath string) {
+func writeSourceEdit(out io.Writer, cri nodeconfig.CRIImages, authPath string) {
 	source := fmt.Sprintf("  [[plugins.%q.sources]]\n    type = \"dockerconfig\"\n    path = %q\n\n", ncconfig.Section, authPath)
 	if !cri.Nodecred {
 		fmt.Fprintf(out, "[plugins.%q]\n%s", ncconfig.Section, source)
@@ -201,7 +202,7 @@ func writeSourceEdit(out io.Writer, cri ncconfig.CRIImages, authPath string) {
 
 // authFile returns the auth file for every registry.configs.<host>.auth
 // (registry.auths folded in), and the hosts, sorted.
-func authFile(cri ncconfig.CRIImages) ([]byte, []string, error) {
+func authFile(cri nodeconfig.CRIImages) ([]byte, []string, error) {
 	auths := map[string]authEntry{}
 	var hosts []string
 	for host, rc := range cri.Configs {
@@ -263,7 +264,7 @@ func hostsTarget(hostsDir string, f hostsFile, force bool) (string, error) {
 
 // deletions lists the tables and keys, in CRI's section, that migrate
 // moved and that must go for CRI to pull through the transfer service.
-func deletions(cri ncconfig.CRIImages, section string) []string {
+func deletions(cri nodeconfig.CRIImages, section string) []string {
 	var out []string
 	for _, host := range sortedKeys(cri.Configs) {
 		rc := cri.Configs[host]
@@ -311,7 +312,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // toAuthEntry converts a CRI auth entry, checking an "auth" value decodes
 // to user:password. Errors never quote the values.
-func toAuthEntry(a ncconfig.DeprecatedAuth) (authEntry, error) {
+func toAuthEntry(a nodeconfig.DeprecatedAuth) (authEntry, error) {
 	switch {
 	case a.IdentityToken != "":
 		return authEntry{IdentityToken: a.IdentityToken.Reveal()}, nil

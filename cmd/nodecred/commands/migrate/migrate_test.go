@@ -27,8 +27,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials/dockerconfig"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -367,7 +367,7 @@ func TestMigrateWithNodecredSection(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(edited), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			node, err := config.LoadContainerd(context.Background(), cfg)
+			node, err := nodeconfig.LoadContainerd(context.Background(), cfg)
 			if err != nil {
 				t.Fatalf("edited config: %v\n%s", err, edited)
 			}

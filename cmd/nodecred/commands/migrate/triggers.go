@@ -20,8 +20,8 @@ import (
 	"fmt"
 	"slices"
 
-	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // movedTriggers are the local-pull settings (cripull's triggers) that
@@ -56,7 +56,7 @@ func sets(s cripull.Settings, key string) bool {
 // unmovable lists the local-pull settings that have no transfer-service
 // equivalent, each with what changing it costs: cripull's triggers that
 // migrate does not move.
-func unmovable(cri ncconfig.CRIImages) []string {
+func unmovable(cri nodeconfig.CRIImages) []string {
 	var out []string
 	for _, t := range cri.Pull.Triggers() {
 		if slices.Contains(movedTriggers, t.Key) {

@@ -33,11 +33,11 @@ import (
 	"github.com/distribution/reference"
 	"github.com/urfave/cli/v3"
 
-	ncconfig "github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/credentials/kubelet"
 	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/nodeconfig"
 )
 
 // criNamespace is the containerd namespace CRI pulls in.
@@ -101,7 +101,7 @@ type planOptions struct {
 // as containerd's transfer service does, and asks the node source about
 // each host.
 func makePlan(ctx context.Context, opts planOptions, ref string) (*plan, error) {
-	node, err := ncconfig.LoadContainerd(ctx, opts.configPath)
+	node, err := nodeconfig.LoadContainerd(ctx, opts.configPath)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/nodecred/nodecred/cmd/nodecred/commands"
-	ncconfig "github.com/nodecred/nodecred/config"
+	"github.com/nodecred/nodecred/nodeconfig"
 	nctransfer "github.com/nodecred/nodecred/transfer"
 )
 
@@ -91,7 +91,7 @@ func pullHostsDir(ctx context.Context, configPath, hostsDir string) (string, err
 	if hostsDir != "" {
 		return hostsDir, nil
 	}
-	node, err := ncconfig.LoadContainerd(ctx, configPath)
+	node, err := nodeconfig.LoadContainerd(ctx, configPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "/etc/containerd/certs.d", nil
 	}

@@ -14,7 +14,7 @@
    limitations under the License.
 */
 
-package config
+package nodeconfig
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
 
+	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/cripull"
 )
@@ -32,7 +33,7 @@ const criDefaultHostsDir = "/etc/containerd/certs.d"
 // Node is what the CLI needs from containerd's config file.
 type Node struct {
 	// Credentials is the nodecred section; its zero value when absent.
-	Credentials Config
+	Credentials config.Config
 	// HostsDir is CRI's registry config_path.
 	HostsDir string
 	// CRI is CRI's pull mode as containerd decides it from this config.
@@ -62,10 +63,10 @@ func LoadContainerd(ctx context.Context, path string) (Node, error) {
 		return Node{}, err
 	}
 	var node Node
-	if raw, ok := c.Plugins[Section].(map[string]any); ok {
-		cfg, err := Parse(raw)
+	if raw, ok := c.Plugins[config.Section].(map[string]any); ok {
+		cfg, err := config.Parse(raw)
 		if err != nil {
-			return Node{}, fmt.Errorf("%s: [plugins.%q]: %w", path, Section, err)
+			return Node{}, fmt.Errorf("%s: [plugins.%q]: %w", path, config.Section, err)
 		}
 		node.Credentials = cfg
 	}

@@ -14,13 +14,14 @@
    limitations under the License.
 */
 
-package config
+package nodeconfig
 
 import (
 	"context"
 	"fmt"
 	"net/url"
 
+	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/internal/fielderr"
@@ -149,7 +150,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 	for host, m := range dec.Registry.Mirrors {
 		out.Mirrors[host] = m.Endpoints
 	}
-	if section, ok := c.Plugins[Section].(map[string]any); ok {
+	if section, ok := c.Plugins[config.Section].(map[string]any); ok {
 		out.Nodecred = true
 		sources, _ := section["sources"].([]any)
 		for i, src := range sources {

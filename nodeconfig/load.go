@@ -14,7 +14,13 @@
    limitations under the License.
 */
 
-package config
+// Package nodeconfig reads a node's containerd config.toml as containerd
+// itself does (imports, version migrations, CRI's defaults) for the CLI:
+// the nodecred section, CRI's pull mode and hosts directory, and the
+// deprecated CRI registry tables that migrate moves. The daemon never uses
+// it: containerd hands the plugin its own section, which package config
+// parses.
+package nodeconfig
 
 import (
 	"context"

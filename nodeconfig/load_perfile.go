@@ -16,7 +16,7 @@
    limitations under the License.
 */
 
-package config
+package nodeconfig
 
 import (
 	"context"

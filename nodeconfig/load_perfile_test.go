@@ -1,4 +1,4 @@
-//go:build nodecred_mergedconfig
+//go:build !nodecred_mergedconfig
 
 /*
    Copyright The nodecred Authors.
@@ -16,10 +16,12 @@
    limitations under the License.
 */
 
-package config
+package nodeconfig
 
 import (
 	"context"
+	"iter"
+	"slices"
 	"testing"
 
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
@@ -28,31 +30,16 @@ import (
 )
 
 // perFileMigration: containerd migrates each file before merging.
-const perFileMigration = false
+const perFileMigration = true
 
-// containerdLoads loads path as containerd 2.1 and 2.2 do: LoadConfig
-// merges the imports, then server.New migrates the merged config and runs
-// each plugin's migration for every version step, in place.
+// containerdLoads loads path as containerd 2.3 and later do: its loader
+// migrates each file with the plugins' migrations before merging.
 func containerdLoads(ctx context.Context, t *testing.T, regs []plugin.Registration, path string) srvconfig.Config {
 	t.Helper()
-	var c srvconfig.Config
-	if err := srvconfig.LoadConfig(ctx, path, &c); err != nil {
+	plugins := func() iter.Seq[plugin.Registration] { return slices.Values(regs) }
+	c := srvconfig.Config{Version: version.ConfigVersion}
+	if err := srvconfig.LoadConfigWithPlugins(ctx, path, plugins, &c); err != nil {
 		t.Fatal(err)
-	}
-	from := c.Version
-	if from < version.ConfigVersion {
-		if err := c.MigrateConfig(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for v := from; v < version.ConfigVersion; v++ {
-			for _, p := range regs {
-				if p.ConfigMigration != nil {
-					if err := p.ConfigMigration(ctx, v, c.Plugins); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-		}
 	}
 	return c
 }
