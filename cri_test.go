@@ -17,48 +17,17 @@
 package nodecred
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/containerd/log"
-	"github.com/sirupsen/logrus"
-
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/cripull"
+	"github.com/nodecred/nodecred/internal/testprog"
 	"github.com/nodecred/nodecred/transfer"
 )
-
-// logBuffer is a log written by the warming goroutine and read by the test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// logged returns a context whose log goes to the returned buffer.
-func logged() (context.Context, *logBuffer) {
-	buf := &logBuffer{}
-	l := logrus.New()
-	l.SetOutput(buf)
-	l.SetLevel(logrus.DebugLevel)
-	return log.WithLogger(context.Background(), logrus.NewEntry(l)), buf
-}
 
 func criSettings(edit func(*cripull.Settings)) cripull.Settings {
 	s := cripull.Settings{DisableSnapshotAnnotations: true, MaxConcurrentDownloads: 3,
@@ -72,7 +41,7 @@ func TestCRIStartedLocal(t *testing.T) {
 	after := before
 	after.UseLocalImagePull = true // containerd's fallback
 	for _, require := range []bool{false, true} {
-		ctx, buf := logged()
+		ctx, buf := testprog.CapturedLog(t)
 		nc := &instance{source: credentials.Chain{}, exports: map[string]string{}, requireCRITransfer: require}
 		err := nc.criStarted(ctx, before, after, nil)
 		if require {
@@ -95,7 +64,7 @@ func TestCRIStartedLocal(t *testing.T) {
 }
 
 func TestCRIStartedUnknown(t *testing.T) {
-	ctx, buf := logged()
+	ctx, buf := testprog.CapturedLog(t)
 	nc := &instance{exports: map[string]string{}, requireCRITransfer: true}
 	err := nc.criStarted(ctx, cripull.Settings{}, cripull.Settings{}, errors.New(`CRI's image config has no key "discard_unpacked_layers"`))
 	if err == nil || !strings.Contains(err.Error(), "unknown") {
@@ -116,7 +85,7 @@ func TestCRIStartedTransferWarms(t *testing.T) {
 		return credentials.Credential{}, nil
 	})
 	s := criSettings(func(*cripull.Settings) {})
-	ctx, buf := logged()
+	ctx, buf := testprog.CapturedLog(t)
 	nc := &instance{source: src, exports: map[string]string{}, requireCRITransfer: true}
 	if err := nc.criStarted(ctx, s, s, nil); err != nil {
 		t.Fatal(err)
@@ -134,7 +103,7 @@ func TestCRIStartedTransferWarms(t *testing.T) {
 	}
 
 	nc = &instance{source: src, exports: map[string]string{}, options: transfer.Options{Namespaces: []string{"default"}}}
-	ctx, _ = logged()
+	ctx, _ = testprog.CapturedLog(t)
 	if err := nc.criStarted(ctx, s, s, nil); err != nil {
 		t.Fatal(err)
 	}

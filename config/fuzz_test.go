@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/nodecred/nodecred/credentials/sourceconfig"
+	"github.com/nodecred/nodecred/internal/testprog"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -59,7 +60,7 @@ func FuzzConfigSection(f *testing.F) {
 		if err := toml.NewDecoder(bytes.NewReader([]byte(text))).Decode(&raw); err != nil {
 			return
 		}
-		other := shapeAlike(secret)
+		other := testprog.ShapeAlike(secret)
 		if other == secret {
 			return
 		}
@@ -139,23 +140,6 @@ func plantSource(m map[string]any, secret string) map[string]any {
 	return out
 }
 
-// shapeAlike returns s with each letter and digit moved on by one within its
-// class (a→b, z→a, 9→0), everything else kept: another secret of the same
-// length and shape, so that any check of its form answers the same.
-func shapeAlike(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+1)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+1)%26
-		case r >= '0' && r <= '9':
-			return '0' + (r-'0'+1)%10
-		}
-		return r
-	}, s)
-}
-
 // TestConfigSectionFuzzCanFail: the property FuzzConfigSection checks
 // catches an error that shows a secret.
 func TestConfigSectionFuzzCanFail(t *testing.T) {
@@ -166,11 +150,11 @@ func TestConfigSectionFuzzCanFail(t *testing.T) {
 		return fmt.Errorf("password %v", raw["sources"].([]any)[0].(map[string]any)["password"])
 	}
 	raw := map[string]any{"sources": []any{map[string]any{"type": "vault", "password": "x"}}}
-	if fmt.Sprint(check(plant(raw, "s3cr3t"))) != fmt.Sprint(check(plant(raw, shapeAlike("s3cr3t")))) {
+	if fmt.Sprint(check(plant(raw, "s3cr3t"))) != fmt.Sprint(check(plant(raw, testprog.ShapeAlike("s3cr3t")))) {
 		t.Fatal("the real check differs")
 	}
 	raw = map[string]any{"sources": []any{map[string]any{"type": "static", "hosts": []any{"r.io"}, "username": "u", "password": "x"}}}
-	if fmt.Sprint(leaky(plant(raw, "s3cr3t"))) == fmt.Sprint(leaky(plant(raw, shapeAlike("s3cr3t")))) {
+	if fmt.Sprint(leaky(plant(raw, "s3cr3t"))) == fmt.Sprint(leaky(plant(raw, testprog.ShapeAlike("s3cr3t")))) {
 		t.Fatal("an error showing the password passes the check")
 	}
 }

@@ -337,7 +337,7 @@ func FuzzParseKubeletConfig(f *testing.F) {
 			_, _ = ParseConfig([]byte(text)) // must not panic
 			return
 		}
-		other := shapeAlike(secret)
+		other := testprog.ShapeAlike(secret)
 		if other == secret {
 			return
 		}
@@ -385,21 +385,4 @@ func parsePlanted(doc any, secret string) error {
 	}
 	_, err = ParseConfig(planted)
 	return err
-}
-
-// shapeAlike returns s with each letter and digit moved on by one within its
-// class (a→b, z→a, 9→0), everything else kept: another secret of the same
-// length and shape.
-func shapeAlike(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+1)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+1)%26
-		case r >= '0' && r <= '9':
-			return '0' + (r-'0'+1)%10
-		}
-		return r
-	}, s)
 }
