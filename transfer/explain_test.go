@@ -51,8 +51,8 @@ func testChain(t *testing.T) credentials.Chain {
 		return credentials.Credential{}, errors.New("read /etc/containerd/auth.json: " + nodeSecret)
 	})
 	return credentials.Chain{
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: broken},
-		{Name: "static:r.io,m.io", Source: static.New(hosts, "robot", nodeSecret)},
+		{Name: "dockerconfig:/etc/containerd/auth.json", Type: "dockerconfig", Source: broken},
+		{Name: "static:r.io,m.io", Type: "static", Source: static.New(hosts, "robot", nodeSecret)},
 	}
 }
 

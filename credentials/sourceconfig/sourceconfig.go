@@ -94,7 +94,7 @@ func Build(cfgs []Config) (credentials.Chain, error) {
 		if err != nil {
 			return nil, fielderr.In(field, err)
 		}
-		chain = append(chain, credentials.Named{Name: name, Source: s})
+		chain = append(chain, credentials.Named{Name: name, Type: c.Type, Source: s})
 	}
 	return chain, nil
 }

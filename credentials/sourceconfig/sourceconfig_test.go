@@ -96,6 +96,10 @@ func TestBuildKeepsOrderAndNames(t *testing.T) {
 	if len(chain) != 2 || chain[0].Name != "static:r.io" || chain[1].Name != "dockerconfig:/etc/containerd/auth.json" {
 		t.Fatalf("chain names = %v", []string{chain[0].Name, chain[1].Name})
 	}
+	// A Report names a source by its Type (see credentials.Chain.label).
+	if chain[0].Type != TypeStatic || chain[1].Type != TypeDockerConfig {
+		t.Fatalf("chain types = %v", []string{chain[0].Type, chain[1].Type})
+	}
 }
 
 func TestBuildExecSources(t *testing.T) {
