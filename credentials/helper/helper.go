@@ -237,9 +237,6 @@ func New(program string, env []string, hosts hostmatch.Patterns, timeout time.Du
 	return &Source{hosts: hosts, helper: h}
 }
 
-// Renews reports whether the source renews its answers ahead of expiry.
-func (s *Source) Renews() bool { return s.helper.cache.Renews() }
-
 // Close stops the helper's renewals; it is not run again.
 func (s *Source) Close() error {
 	s.helper.Close()

@@ -27,7 +27,6 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/nodecred/nodecred/credentials/dockerconfig"
-	"github.com/nodecred/nodecred/credentials/helper"
 	"github.com/nodecred/nodecred/credentials/static"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
@@ -136,22 +135,19 @@ func TestBuildExecSources(t *testing.T) {
 	}
 }
 
+// TestBuildRenewal: renewal is on unless renew = false. Build hands it to
+// every source that runs programs as credentials.WithRenewal; each takes it
+// as its own tests check (helper and dockerconfig TestNewTakesRenewal).
 func TestBuildRenewal(t *testing.T) {
-	program := testprog.NewHelper(t, nil).Program
-	off := false
-	chain, err := Build([]Config{
-		{Type: "helper", Helper: program},
-		{Type: "helper", Helper: program, Renew: &off},
-		{Type: "dockerconfig", Path: "/etc/containerd/auth.json", Renew: &off},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !chain[0].Source.(*helper.Source).Renews() || chain[1].Source.(*helper.Source).Renews() {
-		t.Fatal("renew is not what the config says for helper sources")
-	}
-	if chain[2].Source.(*dockerconfig.Source).Renews() {
-		t.Fatal("renew = false did not reach the helpers a docker config names")
+	on, off := true, false
+	for _, tt := range []struct {
+		name  string
+		renew *bool
+		want  bool
+	}{{"unset", nil, true}, {"true", &on, true}, {"false", &off, false}} {
+		if got := (Config{Renew: tt.renew}).renews(); got != tt.want {
+			t.Errorf("renew %s: renews() = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
