@@ -27,9 +27,16 @@ import (
 	"github.com/nodecred/nodecred/metrics"
 )
 
-// Named is a Source with the name it is logged under.
+// Named is a Source with the name it is logged under and its type.
 type Named struct {
+	// Name is what logs, metrics and Credential.Source call the source,
+	// such as "helper:ecr-login"; it may carry a path, so a Report never
+	// shows it.
 	Name string
+	// Type is the source's type as configured ("dockerconfig", "helper",
+	// "kubelet", "static"): a Report names the source by it and its place
+	// in the chain. Empty, the Report uses Name instead.
+	Type string
 	Source
 }
 

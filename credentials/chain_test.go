@@ -43,10 +43,10 @@ func TestChainOrderAndFirstHit(t *testing.T) {
 		wantUser   string
 		wantSource string
 	}{
-		{"first hit wins", Chain{{"a", fixed("a")}, {"b", fixed("b")}}, "a", "a"},
-		{"not found falls through", Chain{{"a", notFound}, {"b", fixed("b")}}, "b", "b"},
-		{"failure falls through", Chain{{"a", failing}, {"b", fixed("b")}}, "b", "b"},
-		{"nothing found", Chain{{"a", notFound}, {"b", failing}}, "", ""},
+		{"first hit wins", Chain{{Name: "a", Source: fixed("a")}, {Name: "b", Source: fixed("b")}}, "a", "a"},
+		{"not found falls through", Chain{{Name: "a", Source: notFound}, {Name: "b", Source: fixed("b")}}, "b", "b"},
+		{"failure falls through", Chain{{Name: "a", Source: failing}, {Name: "b", Source: fixed("b")}}, "b", "b"},
+		{"nothing found", Chain{{Name: "a", Source: notFound}, {Name: "b", Source: failing}}, "", ""},
 		{"empty chain", Chain{}, "", ""},
 	}
 	for _, tt := range tests {
@@ -64,7 +64,7 @@ func TestChainOrderAndFirstHit(t *testing.T) {
 
 func TestChainLogsFailingSource(t *testing.T) {
 	ctx, logs := capturedLog(t)
-	Chain{{"broken-helper", failing}}.Get(ctx, Request{Host: "r.io"})
+	Chain{{Name: "broken-helper", Source: failing}}.Get(ctx, Request{Host: "r.io"})
 	if !strings.Contains(logs.String(), "broken-helper") || !strings.Contains(logs.String(), "level=warning") {
 		t.Errorf("want one warning naming the source; log:\n%s", logs)
 	}
@@ -73,7 +73,7 @@ func TestChainLogsFailingSource(t *testing.T) {
 func TestChainStopsWhenContextDone(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := (Chain{{"a", notFound}}).Get(ctx, Request{}); !errors.Is(err, context.Canceled) {
+	if _, err := (Chain{{Name: "a", Source: notFound}}).Get(ctx, Request{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

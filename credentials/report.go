@@ -84,10 +84,13 @@ func (r Report) Failures() []string {
 }
 
 // label names source i by its type and its place in the config:
-// sourceconfig.Build names each source "TYPE:..." and keeps the config's
-// order.
+// sourceconfig.Build sets each source's Type and keeps the config's order.
+// A source without a Type (a chain built by hand) is named by its Name.
 func (c Chain) label(i int) string {
-	typ, _, _ := strings.Cut(c[i].Name, ":")
+	typ := c[i].Type
+	if typ == "" {
+		typ = c[i].Name
+	}
 	return fmt.Sprintf("%s sources[%d]", typ, i)
 }
 

@@ -42,10 +42,10 @@ func TestReportNamesSourcesAndPrograms(t *testing.T) {
 		fmt.Errorf("failed to run provider %q: %w", "gcr", &ProgramError{Kind: "provider", Program: "gcr", Status: "malformed response"}),
 	)
 	chain := Chain{
-		{Name: "helper:ecr-login", Source: failWith(helperFailed)},
-		{Name: "kubelet:/etc/kubernetes/credential-provider.yaml", Source: failWith(providersFailed)},
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: failWith(errors.New(`"/etc/containerd/auth.json": syntax error at byte 3`))},
-		{Name: "static:r.io", Source: sourceFunc(func(_ context.Context, req Request) (Credential, error) {
+		{Name: "helper:ecr-login", Type: "helper", Source: failWith(helperFailed)},
+		{Name: "kubelet:/etc/kubernetes/credential-provider.yaml", Type: "kubelet", Source: failWith(providersFailed)},
+		{Name: "dockerconfig:/etc/containerd/auth.json", Type: "dockerconfig", Source: failWith(errors.New(`"/etc/containerd/auth.json": syntax error at byte 3`))},
+		{Name: "static:r.io", Type: "static", Source: sourceFunc(func(_ context.Context, req Request) (Credential, error) {
 			if !hosts.Match(req.Host, req.RepoPath()) {
 				return Credential{}, nil
 			}
@@ -87,6 +87,23 @@ func TestReportNamesSourcesAndPrograms(t *testing.T) {
 	}
 	if (Report{}).Served() != "" || (Report{}).Failures() != nil {
 		t.Errorf("the zero Report says something")
+	}
+}
+
+// TestReportNamesSourcesByType: a report names a source by its Type, never
+// by its Name, which may carry a path; a source without a Type is named by
+// its Name.
+func TestReportNamesSourcesByType(t *testing.T) {
+	broken := failWith(errors.New("broken"))
+	chain := Chain{
+		{Name: "/etc/containerd/auth.json", Type: "dockerconfig", Source: broken},
+		{Name: "kubelet:/etc/kubernetes/credential-provider.yaml", Type: "helper", Source: broken},
+		{Name: "mine", Source: broken},
+	}
+	_, r, _ := chain.GetReport(context.Background(), Request{Host: "r.io"})
+	want := []string{"dockerconfig sources[0] failed", "helper sources[1] failed", "mine sources[2] failed"}
+	if got := r.Failures(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Failures() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -63,7 +63,7 @@ func BenchmarkRehomeAndLookup(b *testing.B) {
 func BenchmarkCredentialDecision(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
-	chain := credentials.Chain{{Name: "static:r.io", Source: static.New(hosts, "robot", "pw")}}
+	chain := credentials.Chain{{Name: "static:r.io", Type: "static", Source: static.New(hosts, "robot", "pw")}}
 	run := func(b *testing.B, node credentials.Source, rec func() *record) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -87,10 +87,10 @@ func BenchmarkExplain(b *testing.B) {
 	ctx := context.Background()
 	hosts, _ := hostmatch.ParsePatterns([]string{"r.io"})
 	chain := credentials.Chain{
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
+		{Name: "dockerconfig:/etc/containerd/auth.json", Type: "dockerconfig", Source: sourceFunc(func(context.Context, credentials.Request) (credentials.Credential, error) {
 			return credentials.Credential{}, errors.New("broken")
 		})},
-		{Name: "static:r.io", Source: static.New(hosts, "robot", "pw")},
+		{Name: "static:r.io", Type: "static", Source: static.New(hosts, "robot", "pw")},
 	}
 	pullErr := unexpectedStatus(401, "http://r.io/v2/app/manifests/1")
 	// The broken source's warning is logged on every lookup here; a real

@@ -30,7 +30,6 @@ import (
 
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/credentials/static"
-	"github.com/nodecred/nodecred/internal/containerdcompat"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 )
 
@@ -51,8 +50,8 @@ func testChain(t *testing.T) credentials.Chain {
 		return credentials.Credential{}, errors.New("read /etc/containerd/auth.json: " + nodeSecret)
 	})
 	return credentials.Chain{
-		{Name: "dockerconfig:/etc/containerd/auth.json", Source: broken},
-		{Name: "static:r.io,m.io", Source: static.New(hosts, "robot", nodeSecret)},
+		{Name: "dockerconfig:/etc/containerd/auth.json", Type: "dockerconfig", Source: broken},
+		{Name: "static:r.io,m.io", Type: "static", Source: static.New(hosts, "robot", nodeSecret)},
 	}
 }
 
@@ -67,8 +66,8 @@ func runAsks(t *testing.T, node credentials.Source, asks []ask) *record {
 		h := &credentialHelper{ctx: context.Background(), node: node, namespace: "k8s.io", record: rec}
 		switch a.caller {
 		case "fail":
-			h.caller = callerFunc(func(string) (registry.Credentials, error) {
-				return registry.Credentials{}, containerdcompat.ErrCallerFailed
+			h.caller = callerFunc(func(host string) (registry.Credentials, error) {
+				return registry.Credentials{}, fmt.Errorf("host %s: the caller's credential helper failed", host)
 			})
 		case "creds":
 			h.caller = callerFunc(func(host string) (registry.Credentials, error) {

@@ -48,16 +48,11 @@ func (r *recorder) Transfer(_ context.Context, src, dst any, _ ...transfer.Opt) 
 // resolverOf reads back a registry's options the way rehome does.
 func resolverOf(t *testing.T, r *registry.OCIRegistry) (string, *transfertypes.RegistryResolver) {
 	t.Helper()
-	streams := containerdcompat.NewLocalStreams()
-	defer streams.Close()
-	a, err := r.MarshalAny(context.Background(), streams)
+	msg, _, streams, err := containerdcompat.ReadBack(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msg transfertypes.OCIRegistry
-	if err := typeurl.UnmarshalTo(a, &msg); err != nil {
-		t.Fatal(err)
-	}
+	defer streams.Close()
 	return msg.Reference, msg.Resolver
 }
 

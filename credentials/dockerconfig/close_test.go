@@ -18,6 +18,7 @@ package dockerconfig
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,18 +50,27 @@ func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
 		t.Fatalf("served %q", u)
 	}
 	client, _ := src.helpers.get("nodecredtest")
+	// runs says whether client runs its helper for a server it has not
+	// asked yet: a closed client runs none.
+	probes := 0
+	runs := func() bool {
+		probes++
+		before := countLines(t, h.Count)
+		_, _ = client.Get(context.Background(), fmt.Sprintf("probe%d.example.com", probes))
+		return countLines(t, h.Count) != before
+	}
 	writeConfig(t, path, `{"credHelpers": {"other.example.com": "nodecredtest"}}`)
 	if u := get(); u != "" {
 		t.Fatalf("served %q after the entry was removed", u)
 	}
-	if client.Closed() {
+	if !runs() {
 		t.Fatal("a helper still named for another host was closed")
 	}
 	writeConfig(t, path, `{"auths": {}}`)
 	if u := get(); u != "" {
 		t.Fatalf("served %q", u)
 	}
-	if !client.Closed() {
+	if runs() {
 		t.Fatal("the helper no longer named was not closed")
 	}
 	writeConfig(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest"}}`)

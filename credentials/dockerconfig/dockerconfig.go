@@ -339,10 +339,6 @@ func (s *Source) Get(ctx context.Context, req credentials.Request) (credentials.
 	return cfg.Lookup(req.Host, path), nil
 }
 
-// Renews reports whether the helpers the docker config names renew their
-// answers ahead of expiry.
-func (s *Source) Renews() bool { return s.helpers.renew }
-
 // Close stops the renewals of every helper the docker config named; none
 // is run again.
 func (s *Source) Close() error {

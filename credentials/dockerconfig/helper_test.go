@@ -86,3 +86,15 @@ func TestDockerConfigMissingHelperIsAnError(t *testing.T) {
 		t.Fatalf("logged %d times, want once:\n%s", n, logs)
 	}
 }
+
+// TestNewTakesRenewal: the helpers a docker config names renew their
+// answers unless credentials.WithRenewal(false) turns renewal off.
+func TestNewTakesRenewal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	if !New(path, 0).helpers.renew || !New(path, 0, credentials.WithRenewal(true)).helpers.renew {
+		t.Error("renewal is off by default or when asked for")
+	}
+	if New(path, 0, credentials.WithRenewal(false)).helpers.renew {
+		t.Error("WithRenewal(false) left renewal on")
+	}
+}

@@ -99,9 +99,6 @@ func (h *Client) SetRenew(on bool) { h.cache.SetRenew(on) }
 // Close stops the client's renewals; it runs the helper no more.
 func (h *Client) Close() { h.cache.Close() }
 
-// Closed reports whether Close was called.
-func (h *Client) Closed() bool { return h.cache.Closed() }
-
 // Get returns the helper's credential for the server URL of host. A miss is
 // a zero credential; a helper that failed is an error naming it, the same
 // one for every lookup until the failure expires.
@@ -239,9 +236,6 @@ func New(program string, env []string, hosts hostmatch.Patterns, timeout time.Du
 	h.cache.SetRenew(credentials.Renewal(opts...))
 	return &Source{hosts: hosts, helper: h}
 }
-
-// Renews reports whether the source renews its answers ahead of expiry.
-func (s *Source) Renews() bool { return s.helper.cache.Renews() }
 
 // Close stops the helper's renewals; it is not run again.
 func (s *Source) Close() error {

@@ -23,8 +23,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/internal/fakeclock"
+	"github.com/nodecred/nodecred/internal/hostmatch"
 )
+
+// TestNewTakesRenewal: a source renews a credential ahead of expiry (a
+// renewal is scheduled when it is stored) unless
+// credentials.WithRenewal(false) turns renewal off.
+func TestNewTakesRenewal(t *testing.T) {
+	h := newTestHelper(t, map[string]string{"r.io": "u:p"})
+	tests := []struct {
+		opts []credentials.Option
+		want int
+	}{
+		{nil, 1},
+		{[]credentials.Option{credentials.WithRenewal(true)}, 1},
+		{[]credentials.Option{credentials.WithRenewal(false)}, 0},
+	}
+	for _, tt := range tests {
+		clock := fakeclock.New()
+		s := New(h.program, h.env, hostmatch.Patterns{}, 10*time.Second, tt.opts...)
+		s.helper.cache.SetClock(clock.Now, clock.AfterFunc)
+		if c, err := s.Get(context.Background(), credentials.Request{Host: "r.io"}); err != nil || c.Username != "u" {
+			t.Fatalf("Get = %q, %v", c.Username, err)
+		}
+		if got := clock.Timers(); got != tt.want {
+			t.Errorf("renewal %v: %d renewals scheduled, want %d", credentials.Renewal(tt.opts...), got, tt.want)
+		}
+		_ = s.Close()
+	}
+}
 
 // TestHelperServesThroughAnOutage: a real helper answers, then its cloud
 // goes down after half the answer's lifetime and stays down past the

@@ -18,13 +18,16 @@ package kubelet
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nodecred/nodecred/credentials"
 	"github.com/nodecred/nodecred/credentials/static"
-	"github.com/nodecred/nodecred/internal/execprog"
 	"github.com/nodecred/nodecred/internal/hostmatch"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
@@ -47,7 +50,6 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 		})},
 		{Name: "static", Source: static.New(hosts, "robot", "pw")},
 	}
-	path := providers[0].path
 	for i := range 2 {
 		c, err := chain.Get(context.Background(), credentials.Request{Host: "r.io", Ref: "r.io/a:1"})
 		if err != nil || c.Source != "static" {
@@ -58,11 +60,22 @@ func TestFrozenProviderNeverHoldsPull(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `provider "provider0"`) || !strings.Contains(err.Error(), "could not be reaped") {
 		t.Fatalf("provider error = %v; want one naming the provider and that it could not be reaped", err)
 	}
-	if n := execprog.StuckRuns(path); n != 1 {
-		t.Fatalf("%d stuck runs, want 1 (the failure is held, so later lookups do not run it again)", n)
+	// Each run moves itself into the cgroup, and stays there frozen.
+	procs, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := strings.Fields(string(procs))
+	if len(pids) != 1 {
+		t.Fatalf("%d stuck runs, want 1 (the failure is held, so later lookups do not run it again)", len(pids))
 	}
 	testprog.ThawCgroup(t, cg)
-	for i := 0; execprog.StuckRuns(path) != 0; i++ {
+	// Thawed, the killed run exits; it stays in /proc, a zombie, until
+	// it is reaped.
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join("/proc", pids[0])); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
 		if i == 1000 {
 			t.Fatal("the thawed provider was never reaped")
 		}

@@ -94,10 +94,14 @@ func Build(cfgs []Config) (credentials.Chain, error) {
 		if err != nil {
 			return nil, fielderr.In(field, err)
 		}
-		chain = append(chain, credentials.Named{Name: name, Source: s})
+		chain = append(chain, credentials.Named{Name: name, Type: c.Type, Source: s})
 	}
 	return chain, nil
 }
+
+// renews says whether a source that runs programs renews their answers
+// ahead of expiry: unless renew = false.
+func (c Config) renews() bool { return c.Renew == nil || *c.Renew }
 
 func build(c Config) (credentials.Source, string, error) {
 	if err := checkType(c.Type); err != nil {
@@ -113,7 +117,7 @@ func build(c Config) (credentials.Source, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	renewal := credentials.WithRenewal(c.Renew == nil || *c.Renew)
+	renewal := credentials.WithRenewal(c.renews())
 	switch c.Type {
 	case TypeDockerConfig:
 		if err := absPath("path", c.Path); err != nil {

@@ -27,7 +27,6 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/nodecred/nodecred/credentials/dockerconfig"
-	"github.com/nodecred/nodecred/credentials/helper"
 	"github.com/nodecred/nodecred/credentials/static"
 	"github.com/nodecred/nodecred/internal/testprog"
 )
@@ -96,6 +95,10 @@ func TestBuildKeepsOrderAndNames(t *testing.T) {
 	if len(chain) != 2 || chain[0].Name != "static:r.io" || chain[1].Name != "dockerconfig:/etc/containerd/auth.json" {
 		t.Fatalf("chain names = %v", []string{chain[0].Name, chain[1].Name})
 	}
+	// A Report names a source by its Type (see credentials.Chain.label).
+	if chain[0].Type != TypeStatic || chain[1].Type != TypeDockerConfig {
+		t.Fatalf("chain types = %v", []string{chain[0].Type, chain[1].Type})
+	}
 }
 
 func TestBuildExecSources(t *testing.T) {
@@ -132,22 +135,19 @@ func TestBuildExecSources(t *testing.T) {
 	}
 }
 
+// TestBuildRenewal: renewal is on unless renew = false. Build hands it to
+// every source that runs programs as credentials.WithRenewal; each takes it
+// as its own tests check (helper and dockerconfig TestNewTakesRenewal).
 func TestBuildRenewal(t *testing.T) {
-	program := testprog.NewHelper(t, nil).Program
-	off := false
-	chain, err := Build([]Config{
-		{Type: "helper", Helper: program},
-		{Type: "helper", Helper: program, Renew: &off},
-		{Type: "dockerconfig", Path: "/etc/containerd/auth.json", Renew: &off},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !chain[0].Source.(*helper.Source).Renews() || chain[1].Source.(*helper.Source).Renews() {
-		t.Fatal("renew is not what the config says for helper sources")
-	}
-	if chain[2].Source.(*dockerconfig.Source).Renews() {
-		t.Fatal("renew = false did not reach the helpers a docker config names")
+	on, off := true, false
+	for _, tt := range []struct {
+		name  string
+		renew *bool
+		want  bool
+	}{{"unset", nil, true}, {"true", &on, true}, {"false", &off, false}} {
+		if got := (Config{Renew: tt.renew}).renews(); got != tt.want {
+			t.Errorf("renew %s: renews() = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

@@ -103,9 +103,6 @@ func (c *Cache[V]) SetRenew(on bool) { c.renew = on }
 // no more often than a failing one. It is MinFailureTTL until set.
 func (c *Cache[V]) SetRejectBackoff(d time.Duration) { c.rejectBackoff = d }
 
-// Renews reports whether renewal is on.
-func (c *Cache[V]) Renews() bool { return c.renew }
-
 // later runs f after d unless the cache is closed first.
 func (c *Cache[V]) later(d time.Duration, f func()) {
 	if c.after != nil {

@@ -56,9 +56,9 @@ func NewCallerCredentials(stream Exchanger) *CallerCredentials {
 	return &CallerCredentials{stream: stream}
 }
 
-// ErrCallerFailed is the error of a request the caller's credential helper
+// errCallerFailed is the error of a request the caller's credential helper
 // failed.
-var ErrCallerFailed = errors.New("the caller's credential helper failed")
+var errCallerFailed = errors.New("the caller's credential helper failed")
 
 // GetCredentials asks the caller for host's credentials.
 func (c *CallerCredentials) GetCredentials(ctx context.Context, ref, host string) (registry.Credentials, error) {
@@ -78,7 +78,7 @@ func (c *CallerCredentials) GetCredentials(ctx context.Context, ref, host string
 		return registry.Credentials{}, c.broken
 	}
 	if r.Unanswered {
-		return registry.Credentials{}, fmt.Errorf("host %s: %w", host, ErrCallerFailed)
+		return registry.Credentials{}, fmt.Errorf("host %s: %w", host, errCallerFailed)
 	}
 	var resp transfertypes.AuthResponse
 	if err := typeurl.UnmarshalTo(r.Msg, &resp); err != nil {

@@ -46,8 +46,8 @@ type LocalStreams struct {
 
 var _ streaming.StreamCreator = (*LocalStreams)(nil)
 
-// NewLocalStreams returns a stream creator with no streams.
-func NewLocalStreams() *LocalStreams {
+// newLocalStreams returns a stream creator with no streams.
+func newLocalStreams() *LocalStreams {
 	return &LocalStreams{peers: map[string]*Peer{}}
 }
 
@@ -175,7 +175,7 @@ func (s *servingEnd) Close() error {
 // are returned rather than their Close method value, which would cost an
 // allocation per pull.
 func ReadBack(ctx context.Context, r *registry.OCIRegistry) (*transfertypes.OCIRegistry, *CallerCredentials, *LocalStreams, error) {
-	streams := NewLocalStreams()
+	streams := newLocalStreams()
 	a, err := r.MarshalAny(ctx, streams)
 	if err != nil {
 		streams.Close()

@@ -89,7 +89,3 @@ func (e *stuckError) Error() string {
 	}
 	return fmt.Sprintf("%s; killed, but it could not be reaped within %s (stuck in the kernel, as on a hung NFS or FUSE mount): reaped in the background when it exits", why, reapWait)
 }
-
-// StuckRuns returns how many runs of the program at path were killed at
-// their timeout and have not exited yet.
-func StuckRuns(path string) int { return stuck.count(path) }

@@ -170,17 +170,6 @@ func (f *File[T]) Locked(fn func(value T)) {
 	fn(f.current().value)
 }
 
-// Reading returns a channel that is closed when the read in flight ends,
-// or nil when none is.
-func (f *File[T]) Reading() <-chan struct{} {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.reading == nil {
-		return nil
-	}
-	return f.reading.done
-}
-
 // changed settles a stamp not seen before: what stat alone tells (missing,
 // not a regular file, too large) at once, anything else by a read, which it
 // starts unless one is in flight. It returns the read to wait for, if any.
