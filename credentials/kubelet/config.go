@@ -55,16 +55,8 @@ func ParseConfig(data []byte) (*kubeletconfig.CredentialProviderConfig, error) {
 	if len(cfg.Providers) == 0 {
 		return nil, errors.New("providers: none configured")
 	}
-	seen := map[string]bool{}
-	for i, p := range cfg.Providers {
-		field := fmt.Sprintf("providers[%d]", i)
-		if seen[p.Name] {
-			return nil, fmt.Errorf("%s.name: %q is configured twice", field, p.Name)
-		}
-		seen[p.Name] = true
-		if err := validateKubeletProvider(field, p); err != nil {
-			return nil, err
-		}
+	if _, err := addProviders(nil, map[string]string{}, "", cfg); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
@@ -104,23 +96,11 @@ func parseKubeletFiles(data []byte) ([]kubeletProvider, error) {
 	from := map[string]string{}
 	for _, f := range files {
 		cfg, err := decodeKubeletConfig(f.Data)
+		if err == nil {
+			providers, err = addProviders(providers, from, f.Path, cfg)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", f.Path, err)
-		}
-		for i, p := range cfg.Providers {
-			field := fmt.Sprintf("providers[%d]", i)
-			if prev, dup := from[p.Name]; dup {
-				also := ""
-				if prev != f.Path {
-					also = fmt.Sprintf(" (also in %q)", prev)
-				}
-				return nil, fmt.Errorf("%q: %s.name: %q is configured twice%s", f.Path, field, p.Name, also)
-			}
-			from[p.Name] = f.Path
-			if err := validateKubeletProvider(field, p); err != nil {
-				return nil, fmt.Errorf("%q: %w", f.Path, err)
-			}
-			providers = append(providers, kubeletProvider{file: f.Path, index: i, CredentialProvider: p})
 		}
 	}
 	if len(providers) == 0 {
@@ -128,6 +108,29 @@ func parseKubeletFiles(data []byte) ([]kubeletProvider, error) {
 			return nil, fmt.Errorf("%q: providers: none configured", files[0].Path)
 		}
 		return nil, fmt.Errorf("providers: none configured in any of %d files", len(files))
+	}
+	return providers, nil
+}
+
+// addProviders checks the providers of cfg, read from file, as the kubelet
+// checks a config's providers, and appends them to providers. from maps
+// each name already seen to its file: a name used twice, in one file or
+// across files, is an error. Errors do not name file; the caller does.
+func addProviders(providers []kubeletProvider, from map[string]string, file string, cfg *kubeletconfig.CredentialProviderConfig) ([]kubeletProvider, error) {
+	for i, p := range cfg.Providers {
+		field := fmt.Sprintf("providers[%d]", i)
+		if prev, dup := from[p.Name]; dup {
+			also := ""
+			if prev != file {
+				also = fmt.Sprintf(" (also in %q)", prev)
+			}
+			return nil, fmt.Errorf("%s.name: %q is configured twice%s", field, p.Name, also)
+		}
+		from[p.Name] = file
+		if err := validateKubeletProvider(field, p); err != nil {
+			return nil, err
+		}
+		providers = append(providers, kubeletProvider{file: file, index: i, CredentialProvider: p})
 	}
 	return providers, nil
 }
