@@ -23,6 +23,7 @@ import (
 
 	"github.com/nodecred/nodecred/config"
 	"github.com/nodecred/nodecred/credentials"
+	"github.com/nodecred/nodecred/credentials/sourceconfig"
 	"github.com/nodecred/nodecred/cripull"
 	"github.com/nodecred/nodecred/internal/fielderr"
 )
@@ -155,7 +156,7 @@ func LoadCRIImages(ctx context.Context, path string) (CRIImages, error) {
 		sources, _ := section["sources"].([]any)
 		for i, src := range sources {
 			m, _ := src.(map[string]any)
-			if typ, _ := m["type"].(string); typ == "dockerconfig" {
+			if typ, _ := m["type"].(string); typ == sourceconfig.TypeDockerConfig {
 				if path, ok := m["path"].(string); ok {
 					out.NodecredPaths[i] = path
 				}

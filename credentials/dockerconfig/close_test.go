@@ -40,7 +40,7 @@ func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
 		t.Setenv(name, value)
 	}
 	path := filepath.Join(t.TempDir(), "config.json")
-	writeConfig(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest", "other.example.com": "nodecredtest2"}}`)
+	writeAtomic(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest", "other.example.com": "nodecredtest2"}}`)
 	src := New(path, 10*time.Second)
 	get := func() string {
 		c, _ := src.Get(context.Background(), credentials.Request{Host: "helped.example.com"})
@@ -59,21 +59,21 @@ func TestDockerConfigHelperRemovedIsClosed(t *testing.T) {
 		_, _ = client.Get(context.Background(), fmt.Sprintf("probe%d.example.com", probes))
 		return countLines(t, h.Count) != before
 	}
-	writeConfig(t, path, `{"credHelpers": {"other.example.com": "nodecredtest"}}`)
+	writeAtomic(t, path, `{"credHelpers": {"other.example.com": "nodecredtest"}}`)
 	if u := get(); u != "" {
 		t.Fatalf("served %q after the entry was removed", u)
 	}
 	if !runs() {
 		t.Fatal("a helper still named for another host was closed")
 	}
-	writeConfig(t, path, `{"auths": {}}`)
+	writeAtomic(t, path, `{"auths": {}}`)
 	if u := get(); u != "" {
 		t.Fatalf("served %q", u)
 	}
 	if runs() {
 		t.Fatal("the helper no longer named was not closed")
 	}
-	writeConfig(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest"}}`)
+	writeAtomic(t, path, `{"credHelpers": {"helped.example.com": "nodecredtest"}}`)
 	if u := get(); u != "u" {
 		t.Fatalf("served %q once named again", u)
 	}

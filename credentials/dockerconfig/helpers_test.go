@@ -31,5 +31,4 @@ var (
 	rename      = testprog.Rename
 	symlinkOver = testprog.SymlinkOver
 	writeAtomic = testprog.WriteAtomic
-	writeConfig = testprog.WriteAtomic
 )

@@ -39,6 +39,7 @@ func G(ctx context.Context) *log.Entry {
 // With returns ctx's logger with nodecred's identity field and fields, in
 // one step: G(ctx).WithFields(fields) would copy the fields twice, an
 // allocation that a pull's hot path pays on every lookup.
+// It adds the identity to fields itself, so pass a map of your own.
 func With(ctx context.Context, fields log.Fields) *log.Entry {
 	fields[Field] = Name
 	return log.G(ctx).WithFields(fields)
